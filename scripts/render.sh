@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Set up .venv if needed, then render the PDF report, its HTML version and
+# the two executed notebooks into _output/ with Quarto.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+export PATH="$PWD/.venv/bin:$PATH"
+export QUARTO_PYTHON="$PWD/.venv/bin/python"
+if ! command -v quarto >/dev/null; then
+  echo "Quarto not found: installing it with pip install quarto-cli"
+  echo "(or install it from https://quarto.org/docs/get-started/)."
+  .venv/bin/python -m pip install -q quarto-cli
+fi
+if ! command -v xelatex >/dev/null && ! command -v lualatex >/dev/null \
+  && ! quarto list tools 2>/dev/null | grep -qi 'tinytex.*installed'; then
+  echo "No LaTeX found: installing TinyTeX for the PDF (quarto install)."
+  quarto install tinytex --no-prompt
+fi
+quarto render "$@"
+echo "Done: _output/report.pdf, _output/backpropagation.ipynb," \
+  "_output/gradient_descent.ipynb"

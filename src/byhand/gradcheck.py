@@ -1,0 +1,193 @@
+"""Gradient checking: is ``backpropagation`` right?
+
+Two independent references, both in float64 and both returning one relative
+error per layer and parameter: autograd (``loss.backward()``) and central
+finite differences, (L(theta + h) - L(theta - h)) / 2h.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+import torch
+
+from byhand.backprop import backpropagation, mse_loss
+
+Backprop = Callable[[Any, torch.Tensor, torch.Tensor], None]
+
+
+def relative_error(a: torch.Tensor, b: torch.Tensor) -> float:
+    """||a - b|| / max(||a||, ||b||); 0 when both are zero."""
+    a, b = a.detach().double(), b.detach().double()
+    scale = max(a.norm().item(), b.norm().item())
+    if scale == 0.0:
+        return 0.0
+    return (a - b).norm().item() / scale
+
+
+def _hand_gradients(
+    model: Any, x: torch.Tensor, y: torch.Tensor, backprop: Backprop
+) -> dict[tuple[int, str], torch.Tensor]:
+    with torch.no_grad():
+        y_pred = model(x)
+    backprop(model, y, y_pred)
+    grads = {}
+    for l in range(1, model.L + 1):
+        grads[(l, "weight")] = model.dL_dw[l].clone()
+        grads[(l, "bias")] = model.dL_db[l].clone()
+    return grads
+
+
+def _records(
+    hand: dict[tuple[int, str], torch.Tensor],
+    ref: dict[tuple[int, str], torch.Tensor],
+    method: str,
+) -> list[dict[str, Any]]:
+    rows = []
+    for (l, kind), g in hand.items():
+        want = ref[(l, kind)]
+        if g.shape != want.shape:
+            raise ValueError(
+                f"layer {l} {kind}: hand gradient has shape "
+                f"{tuple(g.shape)}, {method} gives {tuple(want.shape)}"
+            )
+        rows.append(
+            {
+                "layer": l,
+                "param": kind,
+                "method": method,
+                "rel_error": relative_error(g, want),
+            }
+        )
+    return rows
+
+
+def autograd_gradients(
+    model: Any, x: torch.Tensor, y: torch.Tensor
+) -> dict[tuple[int, str], torch.Tensor]:
+    """dL/dtheta by autograd, without touching the model's ``.grad``."""
+    y_pred = model(x)
+    loss = mse_loss(y, y_pred)
+    params = []
+    for l in range(1, model.L + 1):
+        params += [model.fc[str(l)].weight, model.fc[str(l)].bias]
+    grads = torch.autograd.grad(loss, params)
+    out = {}
+    for i, l in enumerate(range(1, model.L + 1)):
+        out[(l, "weight")] = grads[2 * i]
+        out[(l, "bias")] = grads[2 * i + 1]
+    return out
+
+
+def finite_difference_gradients(
+    model: Any, x: torch.Tensor, y: torch.Tensor, h: float = 1e-5
+) -> dict[tuple[int, str], torch.Tensor]:
+    """dL/dtheta by central differences, one parameter entry at a time.
+
+    The error is O(h^2) from truncation plus O(eps L / h) from rounding;
+    h near eps^(1/3) ~ 1e-5 balances the two in float64 (about 1e-10).
+    """
+    out = {}
+    with torch.no_grad():
+        for l in range(1, model.L + 1):
+            for kind in ("weight", "bias"):
+                p = getattr(model.fc[str(l)], kind)
+                flat = p.data.view(-1)
+                g = torch.empty_like(flat)
+                for i in range(flat.numel()):
+                    old = flat[i].item()
+                    flat[i] = old + h
+                    up = mse_loss(y, model(x)).item()
+                    flat[i] = old - h
+                    down = mse_loss(y, model(x)).item()
+                    flat[i] = old
+                    g[i] = (up - down) / (2 * h)
+                out[(l, kind)] = g.view_as(p)
+    return out
+
+
+def check_gradients(
+    model: Any,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    backprop: Backprop = backpropagation,
+    methods: tuple[str, ...] = ("autograd", "finite_differences"),
+) -> pd.DataFrame:
+    """Compare ``backprop``'s gradients with the references in ``methods``.
+
+    Returns one row per (layer, parameter, method) with its relative error.
+    Runs in float64 whatever the default dtype; the model is not changed.
+    """
+    if x.dtype != torch.float64 or any(
+        p.dtype != torch.float64 for p in model.parameters()
+    ):
+        raise TypeError(
+            "gradient checks need float64 inputs and parameters: call "
+            "torch.set_default_dtype(torch.double) before building the model"
+        )
+    hand = _hand_gradients(model, x, y, backprop)
+    refs = {
+        "autograd": autograd_gradients,
+        "finite_differences": finite_difference_gradients,
+    }
+    rows = []
+    for method in methods:
+        if method not in refs:
+            raise ValueError(f"unknown method {method!r}; use {list(refs)}")
+        rows += _records(hand, refs[method](model, x, y), method)
+    return pd.DataFrame(rows)
+
+
+def training_gradient_check(
+    model: Any,
+    X: torch.Tensor,
+    Y: torch.Tensor,
+    n_epochs: int = 3,
+    lr: float = 0.1,
+    backprop: Backprop = backpropagation,
+    fd_every: int = 1,
+) -> pd.DataFrame:
+    """The course's protocol: train with SGD at batch size 1, checking.
+
+    At every step the hand gradients are compared with autograd (and with
+    finite differences every ``fd_every`` steps) before SGD moves the
+    parameters, so the check covers many points of the loss surface.
+    Returns one row per (step, layer, parameter, method).
+    """
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    rows = []
+    step = 0
+    for epoch in range(1, n_epochs + 1):
+        for s in range(X.shape[0]):
+            x, y = X[s : s + 1], Y[s : s + 1]
+            methods: tuple[str, ...] = ("autograd",)
+            if fd_every and step % fd_every == 0:
+                methods += ("finite_differences",)
+            table = check_gradients(model, x, y, backprop, methods)
+            table.insert(0, "step", step)
+            table.insert(0, "epoch", epoch)
+            rows.append(table)
+            optimizer.zero_grad()
+            loss = mse_loss(y, model(x))
+            loss.backward()
+            optimizer.step()
+            step += 1
+    return pd.concat(rows, ignore_index=True)
+
+
+def summarize(table: pd.DataFrame, tol: dict[str, float]) -> pd.DataFrame:
+    """Worst relative error per layer, parameter and method, with a verdict.
+
+    ``tol`` maps a method to its tolerance (e.g. 1e-10 for autograd).
+    """
+    worst = (
+        table.groupby(["method", "layer", "param"])["rel_error"]
+        .max()
+        .reset_index()
+        .rename(columns={"rel_error": "max_rel_error"})
+    )
+    worst["tolerance"] = worst["method"].map(tol)
+    worst["passed"] = worst["max_rel_error"] <= worst["tolerance"]
+    return worst

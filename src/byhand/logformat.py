@@ -1,0 +1,108 @@
+"""The course's training log format (`gradient_descent_output.txt`).
+
+A writer for each block of the reference file and a parser that reads a
+written file back, so a test can check the file against the records.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+SGD_HEADER = " --------- Using Pytorch's SGD ---------"
+MANUAL_HEADER = " --------- Using manual update ----------"
+SEPARATOR = "=" * 48
+
+_LOSS = re.compile(
+    r"^(\d\d:\d\d:\d\d\.\d{6})  \|  Epoch (\d+)  \|  Training loss "
+    r"([-+0-9.eE]+|nan|inf)$"
+)
+
+
+def loss_line(when: datetime, epoch: int, loss: float) -> str:
+    """``HH:MM:SS.ffffff  |  Epoch N  |  Training loss 0.xxxxx``."""
+    return (
+        f"{when.strftime('%H:%M:%S.%f')}  |  Epoch {epoch}  |  "
+        f"Training loss {loss:.5f}"
+    )
+
+
+def logged_epochs(n_epochs: int) -> list[int]:
+    """The epochs the course prints: 1, 5, 10, ..., n_epochs."""
+    return [
+        e
+        for e in range(1, n_epochs + 1)
+        if e == 1 or e % 5 == 0 or e == n_epochs
+    ]
+
+
+def global_header(
+    device: str, batch_size: int, n_epochs: int, loss_fn: str, seed: int
+) -> str:
+    return "\n".join(
+        [
+            f"Training on device {device}.",
+            "",
+            "   Global parameters:",
+            f"batch_size =  {batch_size}",
+            f"n_epoch =  {n_epochs}",
+            f"loss_fn =  {loss_fn}",
+            f"seed =  {seed}",
+        ]
+    )
+
+
+def config_header(lr: float, momentum: float, weight_decay: float) -> str:
+    return "\n".join(
+        [
+            SEPARATOR,
+            "   Current parameters:",
+            f"lr =  {lr:g}",
+            f"mom =  {momentum:g}",
+            f"decay =  {weight_decay:g}",
+        ]
+    )
+
+
+def accuracies_block(train_acc: float, val_acc: float) -> str:
+    return "\n".join(
+        [
+            " --- Accuracies ---",
+            "Training",
+            f"Accuracy: {train_acc:.2f}",
+            "Validation",
+            f"Accuracy: {val_acc:.2f}",
+        ]
+    )
+
+
+def parse_log(text: str) -> list[dict[str, Any]]:
+    """Read a log back: one dict per configuration.
+
+    Each has ``lr``, ``mom``, ``decay`` and, per block (``"sgd"``,
+    ``"manual"``), ``{"losses": {epoch: loss}, "train_acc", "val_acc"}``.
+    """
+    configs: list[dict[str, Any]] = []
+    block: dict[str, Any] | None = None
+    pending: str | None = None
+    for raw in text.splitlines():
+        line = raw.rstrip("\n")
+        if line == SEPARATOR:
+            configs.append({})
+            block = None
+        elif configs and (m := re.match(r"^(lr|mom|decay) =  (.+)$", line)):
+            configs[-1][m.group(1)] = float(m.group(2))
+        elif line in (SGD_HEADER, MANUAL_HEADER):
+            if not configs:
+                raise ValueError("log block found before any configuration")
+            block = {"losses": {}}
+            configs[-1]["sgd" if line == SGD_HEADER else "manual"] = block
+        elif block is not None and (m := _LOSS.match(line)):
+            block["losses"][int(m.group(2))] = float(m.group(3))
+        elif line in ("Training", "Validation"):
+            pending = line
+        elif block is not None and line.startswith("Accuracy: "):
+            key = "train_acc" if pending == "Training" else "val_acc"
+            block[key] = float(line.removeprefix("Accuracy: "))
+    return configs

@@ -1,0 +1,303 @@
+"""Section 3's training loops: with torch.optim.SGD and by hand.
+
+`train` and `train_manual_update` run the same loop; the second replaces
+``optimizer.step()`` by equation (3) with torch.optim.SGD's weight decay,
+momentum, dampening and Nesterov rules, written with the same tensor
+operations in the same order, so both give bit-identical parameters.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import warnings
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TextIO
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from byhand.logformat import loss_line
+
+EpochCallback = Callable[[int, nn.Module, float], None]
+
+
+class DivergenceWarning(UserWarning):
+    """Training stopped because the loss became NaN or infinite."""
+
+
+@dataclass
+class History:
+    """What a training run returns: the mean training loss per epoch."""
+
+    losses: list[float] = field(default_factory=list)
+    diverged: bool = False
+    diverged_at: tuple[int, int] | None = None  # (epoch, batch), 1-based
+    message: str = ""
+
+    @property
+    def n_epochs(self) -> int:
+        return len(self.losses)
+
+
+def model_device(model: nn.Module) -> torch.device:
+    """The device of the model's parameters (CPU for a parameterless one)."""
+    for p in model.parameters():
+        return p.device
+    return torch.device("cpu")
+
+
+def to_model(
+    imgs: torch.Tensor, labels: torch.Tensor, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Move a batch to ``device``, images in the default dtype (sec. 3.3)."""
+    imgs = imgs.to(device=device, dtype=torch.get_default_dtype())
+    return imgs, labels.to(device=device)
+
+
+def _progress(
+    progress: bool | None, n_epochs: int, desc: str
+) -> Iterable[int]:
+    if progress is None:
+        progress = sys.stderr.isatty()
+    return tqdm(
+        range(1, n_epochs + 1),
+        desc=desc,
+        unit="epoch",
+        disable=not progress,
+        leave=False,
+    )
+
+
+def _run(
+    n_epochs: int,
+    step: Callable[[], None],
+    model: nn.Module,
+    loss_fn: nn.Module,
+    train_loader: Iterable,
+    zero_grad: Callable[[], None],
+    progress: bool | None,
+    log: TextIO | None,
+    on_epoch: EpochCallback | None,
+    desc: str,
+) -> History:
+    """The loop both trainers share; ``step`` is the only difference."""
+    device = model_device(model)
+    history = History()
+    model.train()
+    for epoch in _progress(progress, n_epochs, desc):
+        loss_train = 0.0
+        n_batches = 0
+        for imgs, labels in train_loader:
+            imgs, labels = to_model(imgs, labels, device)
+            outputs = model(imgs)
+            loss = loss_fn(outputs, labels)
+            value = loss.item()
+            if not math.isfinite(value):
+                history.diverged = True
+                history.diverged_at = (epoch, n_batches + 1)
+                history.message = (
+                    f"training diverged at epoch {epoch}, batch "
+                    f"{n_batches + 1}: the loss is {value}; the learning "
+                    "rate is probably too large. This run was stopped."
+                )
+                warnings.warn(history.message, DivergenceWarning, stacklevel=3)
+                zero_grad()
+                return history
+            loss.backward()
+            step()
+            zero_grad()
+            loss_train += value
+            n_batches += 1
+        if n_batches == 0:
+            raise ValueError("train_loader yielded no batches")
+        history.losses.append(loss_train / n_batches)
+        if log is not None and (
+            epoch == 1 or epoch % 5 == 0 or epoch == n_epochs
+        ):
+            print(
+                loss_line(datetime.now(), epoch, history.losses[-1]), file=log
+            )
+        if on_epoch is not None:
+            on_epoch(epoch, model, history.losses[-1])
+    return history
+
+
+def train(
+    n_epochs: int,
+    optimizer: torch.optim.Optimizer,
+    model: nn.Module,
+    loss_fn: nn.Module,
+    train_loader: Iterable,
+    *,
+    progress: bool | None = None,
+    log: TextIO | None = None,
+    on_epoch: EpochCallback | None = None,
+) -> History:
+    """Train ``model`` for ``n_epochs`` with ``optimizer`` (tasks 3 and 5).
+
+    ``progress`` shows a tqdm bar (default: only on a terminal); ``log``
+    receives the course's ``HH:MM:SS.ffffff  |  Epoch N  |  Training loss``
+    lines; ``on_epoch(epoch, model, loss)`` runs after each epoch.
+    """
+    return _run(
+        n_epochs,
+        optimizer.step,
+        model,
+        loss_fn,
+        train_loader,
+        optimizer.zero_grad,
+        progress,
+        log,
+        on_epoch,
+        "SGD",
+    )
+
+
+class ManualSGD:
+    """Equation (3) with torch.optim.SGD's rules, state kept per parameter.
+
+    With g_t = dL/dtheta, lambda the weight decay, mu the momentum, tau the
+    dampening and alpha the learning rate (torch.optim.SGD's documentation):
+
+        g_t <- g_t + lambda theta_{t-1}                  (L2 regularization)
+        b_t <- g_t                       if t = 1        (momentum buffer)
+        b_t <- mu b_{t-1} + (1 - tau) g_t   otherwise
+        g_t <- g_t + mu b_t  if Nesterov, else g_t <- b_t
+        theta_t <- theta_{t-1} - alpha g_t                        (eq. (3))
+
+    Each line uses the same tensor operation as torch.optim.SGD, because
+    ``a + alpha * b`` computed as one fused ``add(alpha=)`` rounds
+    differently from a separate multiply and add.
+    """
+
+    def __init__(
+        self,
+        params: Iterable[nn.Parameter],
+        lr: float,
+        weight_decay: float = 0.0,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        nesterov: bool = False,
+    ) -> None:
+        if lr < 0 or weight_decay < 0 or momentum < 0:
+            raise ValueError(
+                f"lr, weight_decay and momentum must be >= 0, got lr={lr}, "
+                f"weight_decay={weight_decay}, momentum={momentum}"
+            )
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError(
+                "Nesterov momentum requires momentum > 0 and dampening = 0"
+            )
+        self.params = [p for p in params if p.requires_grad]
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.momentum = momentum
+        self.dampening = dampening
+        self.nesterov = nesterov
+        self.buffers: list[torch.Tensor | None] = [None] * len(self.params)
+
+    def step(self) -> None:
+        with torch.no_grad():
+            for i, p in enumerate(self.params):
+                if p.grad is None:
+                    continue
+                g = p.grad
+                if self.weight_decay != 0:
+                    # L2: g <- g + lambda * theta (a new tensor, not p.grad).
+                    g = g.add(p.data, alpha=self.weight_decay)
+                if self.momentum != 0:
+                    buf = self.buffers[i]
+                    if buf is None:
+                        # First step: b_1 = g_1, a *copy*; aliasing p.grad
+                        # would let zero_grad() wipe the buffer.
+                        buf = torch.clone(g).detach()
+                        self.buffers[i] = buf
+                    else:
+                        # b_t = mu b_{t-1} + (1 - tau) g_t
+                        buf.mul_(self.momentum).add_(
+                            g, alpha=1 - self.dampening
+                        )
+                    if self.nesterov:
+                        g = g.add(buf, alpha=self.momentum)
+                    else:
+                        g = buf
+                # Eq. (3): theta_t = theta_{t-1} - alpha g_t
+                p.data.add_(g, alpha=-self.lr)
+
+    def zero_grad(self) -> None:
+        # Zero in place ("zero out all gradients", task 4).
+        for p in self.params:
+            if p.grad is not None:
+                p.grad.zero_()
+
+
+def train_manual_update(
+    n_epochs: int,
+    lr: float,
+    model: nn.Module,
+    loss_fn: nn.Module,
+    train_loader: Iterable,
+    weight_decay: float = 0.0,
+    momentum: float = 0.0,
+    *,
+    dampening: float = 0.0,
+    nesterov: bool = False,
+    progress: bool | None = None,
+    log: TextIO | None = None,
+    on_epoch: EpochCallback | None = None,
+) -> History:
+    """`train` without an optimizer: parameters updated by hand (tasks 4-7).
+
+    ``weight_decay``, ``momentum``, ``dampening`` and ``nesterov`` mean what
+    they mean in torch.optim.SGD; with equal values the result is identical.
+    """
+    sgd = ManualSGD(
+        model.parameters(), lr, weight_decay, momentum, dampening, nesterov
+    )
+    return _run(
+        n_epochs,
+        sgd.step,
+        model,
+        loss_fn,
+        train_loader,
+        sgd.zero_grad,
+        progress,
+        log,
+        on_epoch,
+        "manual",
+    )
+
+
+@torch.no_grad()
+def predict(model: nn.Module, loader: Iterable) -> tuple[torch.Tensor, ...]:
+    """Logits and labels of every sample of ``loader``, on the CPU."""
+    device = model_device(model)
+    model.eval()
+    logits, targets = [], []
+    for imgs, labels in loader:
+        imgs, labels = to_model(imgs, labels, device)
+        logits.append(model(imgs).cpu())
+        targets.append(labels.cpu())
+    model.train()
+    return torch.cat(logits), torch.cat(targets)
+
+
+def evaluate(
+    model: nn.Module, loader: Iterable, loss_fn: nn.Module | None = None
+) -> dict[str, float]:
+    """Accuracy and mean loss (``loss_fn``, default cross-entropy)."""
+    logits, y = predict(model, loader)
+    loss_fn = loss_fn or nn.CrossEntropyLoss()
+    with torch.no_grad():
+        loss = loss_fn(logits, y).item()
+    acc = (logits.argmax(dim=1) == y).double().mean().item()
+    return {"accuracy": acc, "loss": loss}
+
+
+def accuracy(model: nn.Module, loader: Iterable) -> float:
+    """Fraction of samples whose argmax logit is the label."""
+    return evaluate(model, loader)["accuracy"]

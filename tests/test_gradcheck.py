@@ -1,0 +1,72 @@
+import pytest
+import torch
+
+from byhand import MyNet
+from byhand.gradcheck import (
+    check_gradients,
+    relative_error,
+    summarize,
+    training_gradient_check,
+)
+
+TOL = {"autograd": 1e-10, "finite_differences": 1e-7}
+
+
+def toy_data():
+    # The course's toy problem: 2 inputs, 2 targets, a handful of points.
+    X = torch.tensor([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0], [0.5, -0.5]])
+    Y = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5], [0.2, -0.3]])
+    return X, Y
+
+
+def test_relative_error():
+    a = torch.tensor([1.0, 0.0])
+    assert relative_error(a, a) == 0.0
+    assert relative_error(torch.zeros(2), torch.zeros(2)) == 0.0
+    assert relative_error(a, 2 * a) == pytest.approx(0.5)
+
+
+def test_toy_protocol_passes_every_step():
+    torch.manual_seed(42)
+    model = MyNet([2, 3, 2])
+    X, Y = toy_data()
+    table = training_gradient_check(model, X, Y, n_epochs=3, lr=0.1)
+    # 3 epochs x 4 samples, 2 layers x (weight, bias), 2 methods.
+    assert table["step"].nunique() == 12
+    assert len(table) == 12 * 4 * 2
+    verdict = summarize(table, TOL)
+    assert verdict["passed"].all(), verdict
+
+
+def test_toy_protocol_trains_the_model():
+    torch.manual_seed(42)
+    model = MyNet([2, 3, 2])
+    before = model.fc["1"].weight.detach().clone()
+    training_gradient_check(model, *toy_data(), n_epochs=1, lr=0.1)
+    assert not torch.equal(before, model.fc["1"].weight)
+
+
+def test_check_refuses_float32():
+    model = MyNet([2, 3, 2]).float()
+    with pytest.raises(TypeError, match="float64"):
+        check_gradients(
+            model, torch.randn(1, 2).float(), torch.randn(1, 2).float()
+        )
+
+
+def test_summarize_flags_failures():
+    torch.manual_seed(0)
+    model = MyNet([2, 3, 2])
+
+    def wrong(model, y_true, y_pred):
+        from byhand import backpropagation
+
+        backpropagation(model, y_true, y_pred)
+        model.dL_db[1] = model.dL_db[1] + 1.0
+
+    table = check_gradients(
+        model, torch.randn(1, 2), torch.randn(1, 2), backprop=wrong
+    )
+    verdict = summarize(table, TOL)
+    failed = verdict[~verdict["passed"]]
+    assert set(failed["layer"]) == {1} and set(failed["param"]) == {"bias"}

@@ -1,0 +1,246 @@
+"""train_manual_update is *identical* to train with torch.optim.SGD."""
+
+import io
+
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from byhand import MyMLP
+from byhand.logformat import logged_epochs, parse_log
+from byhand.training import (
+    DivergenceWarning,
+    ManualSGD,
+    accuracy,
+    evaluate,
+    train,
+    train_manual_update,
+)
+
+SEED = 265
+
+
+def small_loader(n=50, shape=(6,), batch_size=16, device="cpu"):
+    # 50 samples in batches of 16: the last batch (2) is smaller.
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(n, *shape, generator=g)
+    y = torch.randint(0, 2, (n,), generator=g)
+    return DataLoader(
+        TensorDataset(X, y), batch_size=batch_size, shuffle=False
+    )
+
+
+def small_net():
+    return nn.Sequential(
+        nn.Flatten(), nn.Linear(6, 5), nn.ReLU(), nn.Linear(5, 2)
+    )
+
+
+def snapshots(model_fn, runner, n_epochs, device="cpu"):
+    """Parameters after every epoch and the loss history of one run."""
+    torch.manual_seed(SEED)
+    model = model_fn().to(device)
+    states = []
+
+    def on_epoch(epoch, model, loss):
+        states.append([p.detach().clone() for p in model.parameters()])
+
+    history = runner(model, on_epoch)
+    return states, history
+
+
+def both_runs(model_fn, loader, n_epochs, lr, device="cpu", **hyper):
+    loss_fn = nn.CrossEntropyLoss()
+
+    def with_sgd(model, on_epoch):
+        opt = torch.optim.SGD(model.parameters(), lr=lr, **hyper)
+        return train(
+            n_epochs,
+            opt,
+            model,
+            loss_fn,
+            loader,
+            on_epoch=on_epoch,
+            progress=False,
+        )
+
+    def by_hand(model, on_epoch):
+        wd = hyper.get("weight_decay", 0.0)
+        mom = hyper.get("momentum", 0.0)
+        rest = {
+            k: v for k, v in hyper.items() if k in ("dampening", "nesterov")
+        }
+        return train_manual_update(
+            n_epochs,
+            lr,
+            model,
+            loss_fn,
+            loader,
+            wd,
+            mom,
+            on_epoch=on_epoch,
+            progress=False,
+            **rest,
+        )
+
+    return (
+        snapshots(model_fn, with_sgd, n_epochs, device),
+        snapshots(model_fn, by_hand, n_epochs, device),
+    )
+
+
+def assert_identical(run_a, run_b):
+    (states_a, hist_a), (states_b, hist_b) = run_a, run_b
+    assert hist_a.losses == hist_b.losses
+    assert len(states_a) == len(states_b) > 0
+    for epoch, (pa, pb) in enumerate(zip(states_a, states_b, strict=True)):
+        for a, b in zip(pa, pb, strict=True):
+            assert torch.equal(a, b), f"parameters differ after epoch {epoch}"
+
+
+HYPER = {
+    "plain": {},
+    "weight_decay": {"weight_decay": 0.01},
+    "momentum": {"momentum": 0.9},
+    "both": {"momentum": 0.8, "weight_decay": 0.01},
+    "dampening": {"momentum": 0.9, "dampening": 0.3, "weight_decay": 0.001},
+    "nesterov": {"momentum": 0.9, "nesterov": True, "weight_decay": 0.01},
+}
+
+
+@pytest.mark.parametrize("name", list(HYPER))
+def test_manual_update_identical_to_sgd(name):
+    runs = both_runs(
+        small_net, small_loader(), n_epochs=4, lr=0.05, **HYPER[name]
+    )
+    assert_identical(*runs)
+
+
+@pytest.mark.parametrize("name", ["plain", "both", "nesterov"])
+def test_manual_update_identical_on_mymlp(name):
+    # 40 images of the real shape 3x16x16, batch 16: last batch of 8.
+    loader = small_loader(n=40, shape=(3, 16, 16), batch_size=16)
+    runs = both_runs(MyMLP, loader, n_epochs=3, lr=0.01, **HYPER[name])
+    assert_identical(*runs)
+
+
+def test_the_equality_check_can_fail():
+    loader = small_loader()
+    sgd_run, _ = both_runs(small_net, loader, 3, 0.05, momentum=0.9)
+    _, manual_run = both_runs(small_net, loader, 3, 0.05, momentum=0.89)
+    with pytest.raises(AssertionError):
+        assert_identical(sgd_run, manual_run)
+
+
+class AliasingSGD(ManualSGD):
+    """The known trap: a first momentum buffer that *is* p.grad."""
+
+    def step(self):
+        with torch.no_grad():
+            for i, p in enumerate(self.params):
+                if self.buffers[i] is None:
+                    self.buffers[i] = p.grad  # no copy: wiped by zero_grad
+                else:
+                    self.buffers[i].mul_(self.momentum).add_(p.grad)
+                p.data.add_(self.buffers[i], alpha=-self.lr)
+
+
+def test_aliased_momentum_buffer_would_be_caught(monkeypatch):
+    loader = small_loader()
+    sgd_run, manual_run = both_runs(small_net, loader, 3, 0.05, momentum=0.9)
+    assert_identical(sgd_run, manual_run)
+    monkeypatch.setattr("byhand.training.ManualSGD", AliasingSGD)
+    _, aliased_run = both_runs(small_net, loader, 3, 0.05, momentum=0.9)
+    with pytest.raises(AssertionError):
+        assert_identical(sgd_run, aliased_run)
+
+
+def test_gradients_are_zeroed_after_each_step():
+    torch.manual_seed(0)
+    model = small_net()
+    train_manual_update(
+        1, 0.1, model, nn.CrossEntropyLoss(), small_loader(), progress=False
+    )
+    assert all(torch.count_nonzero(p.grad) == 0 for p in model.parameters())
+
+
+def test_history_is_mean_batch_loss():
+    torch.manual_seed(0)
+    model = small_net()
+    loader = small_loader()
+    loss_fn = nn.CrossEntropyLoss()
+    hist = train_manual_update(1, 0.0, model, loss_fn, loader, progress=False)
+    with torch.no_grad():
+        losses = [loss_fn(model(X), y).item() for X, y in loader]
+    assert hist.losses == [sum(losses) / len(losses)]
+
+
+def test_divergence_is_reported_not_raised():
+    torch.manual_seed(0)
+    model = small_net()
+    loader = small_loader()
+    with pytest.warns(DivergenceWarning, match="diverged at epoch"):
+        hist = train_manual_update(
+            5, 1e200, model, nn.CrossEntropyLoss(), loader, progress=False
+        )
+    assert hist.diverged and hist.diverged_at[0] <= 5
+    assert len(hist.losses) < 5
+    # A later run in the same process is not poisoned.
+    torch.manual_seed(0)
+    ok = train_manual_update(
+        2, 0.05, small_net(), nn.CrossEntropyLoss(), loader, progress=False
+    )
+    assert not ok.diverged and len(ok.losses) == 2
+
+
+def test_log_lines_in_course_format():
+    torch.manual_seed(0)
+    buf = io.StringIO()
+    train_manual_update(
+        6,
+        0.05,
+        small_net(),
+        nn.CrossEntropyLoss(),
+        small_loader(),
+        log=buf,
+        progress=False,
+    )
+    lines = buf.getvalue().splitlines()
+    assert len(lines) == len(logged_epochs(6)) == 3
+    assert " |  Epoch 5  |  Training loss 0." in lines[1]
+    parsed = parse_log(
+        "=" * 48
+        + "\nlr =  0.05\n --------- Using manual update ----------\n"
+        + buf.getvalue()
+    )
+    assert list(parsed[0]["manual"]["losses"]) == [1, 5, 6]
+
+
+def test_manual_sgd_rejects_bad_hyperparameters():
+    with pytest.raises(ValueError, match="Nesterov"):
+        ManualSGD(small_net().parameters(), lr=0.1, nesterov=True)
+    with pytest.raises(ValueError, match=">= 0"):
+        ManualSGD(small_net().parameters(), lr=-0.1)
+
+
+def test_accuracy_and_evaluate():
+    model = nn.Linear(6, 2)
+    with torch.no_grad():
+        model.weight.zero_()
+        model.bias.copy_(torch.tensor([1.0, 0.0]))  # always class 0
+    loader = small_loader()
+    y = torch.cat([b[1] for b in loader])
+    expected = (y == 0).double().mean().item()
+    assert accuracy(model, loader) == pytest.approx(expected)
+    assert evaluate(model, loader)["loss"] > 0
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("name", ["plain", "both", "nesterov"])
+def test_manual_update_identical_on_cuda(name):
+    loader = small_loader(n=40, shape=(3, 16, 16), batch_size=16)
+    runs = both_runs(
+        MyMLP, loader, n_epochs=2, lr=0.01, device="cuda", **HYPER[name]
+    )
+    assert_identical(*runs)
