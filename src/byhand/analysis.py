@@ -1,0 +1,105 @@
+"""Tables that describe the data (task 1's analysis), as pandas frames."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pandas as pd
+import torch
+
+from byhand.data import CIFAR10, CIFAR_CLASSES, CatCarSplits
+
+SPLITS = ("train", "val", "test")
+
+
+def cifar_class_counts(raw: CIFAR10) -> pd.DataFrame:
+    """Images per class in the official training and test sets."""
+    counts = {
+        "train": torch.bincount(raw.train_labels, minlength=10).tolist(),
+        "test": torch.bincount(raw.test_labels, minlength=10).tolist(),
+    }
+    return pd.DataFrame(counts, index=pd.Index(CIFAR_CLASSES, name="class"))
+
+
+def split_class_counts(splits: CatCarSplits) -> pd.DataFrame:
+    """Images per class in each split, with the share of each class."""
+    rows = {}
+    for name in SPLITS:
+        y = getattr(splits, name).tensors[1]
+        counts = torch.bincount(y, minlength=len(splits.classes))
+        rows[name] = counts.tolist()
+    table = pd.DataFrame(rows, index=pd.Index(splits.classes, name="class"))
+    table.loc["total"] = table.sum()
+    for name in SPLITS:
+        table[f"{name} %"] = (
+            100 * table[name] / table.loc["total", name]
+        ).round(1)
+    return table
+
+
+def describe_images(splits: CatCarSplits) -> pd.DataFrame:
+    """Shape, dtype, value range and per-channel mean/std of each split.
+
+    ``raw`` columns describe the 16x16 uint8 images on [0, 1]; ``model``
+    columns the standardized tensors the model sees.
+    """
+    rows = []
+    for name in SPLITS:
+        raw = splits.images[name].to(torch.float64) / 255
+        x = getattr(splits, name).tensors[0]
+        rows.append(
+            {
+                "split": name,
+                "n": len(x),
+                "shape": "x".join(map(str, x.shape[1:])),
+                "stored dtype": str(splits.images[name].dtype),
+                "model dtype": str(x.dtype),
+                "min (uint8)": int(splits.images[name].min()),
+                "max (uint8)": int(splits.images[name].max()),
+                **{
+                    f"mean {c}": raw[:, i].mean().item()
+                    for i, c in enumerate("RGB")
+                },
+                **{
+                    f"std {c}": raw[:, i].std().item()
+                    for i, c in enumerate("RGB")
+                },
+                "model mean": x.mean().item(),
+                "model std": x.std().item(),
+                "NaN": int(torch.isnan(x).sum()),
+            }
+        )
+    return pd.DataFrame(rows).set_index("split")
+
+
+def _digests(images: torch.Tensor) -> list[str]:
+    return [
+        hashlib.sha1(img.contiguous().numpy().tobytes()).hexdigest()
+        for img in images
+    ]
+
+
+def extreme_and_duplicate_images(splits: CatCarSplits) -> pd.DataFrame:
+    """Per split: constant (all-black, all-white, flat) images and copies.
+
+    Duplicates are exact copies of the 16x16 uint8 image, counted within a
+    split and against the other splits (a copy across splits would leak).
+    """
+    digests = {name: _digests(splits.images[name]) for name in SPLITS}
+    rows = []
+    for name in SPLITS:
+        imgs = splits.images[name].flatten(1)
+        lo, hi = imgs.min(dim=1).values, imgs.max(dim=1).values
+        others = set().union(*(set(digests[o]) for o in SPLITS if o != name))
+        mine = digests[name]
+        rows.append(
+            {
+                "split": name,
+                "all black": int((hi == 0).sum()),
+                "all white": int((lo == 255).sum()),
+                "constant": int((lo == hi).sum()),
+                "duplicates within": len(mine) - len(set(mine)),
+                "also in another split": sum(d in others for d in set(mine)),
+            }
+        )
+    return pd.DataFrame(rows).set_index("split")
