@@ -20,13 +20,13 @@ import tempfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 from torchvision.datasets import CIFAR10 as TVCIFAR10
-from torchvision.transforms.v2 import functional as TF
+from torchvision.transforms.v2 import functional as tvf
 
 from byhand._io import atomic_write
 
@@ -84,7 +84,7 @@ class _BatchUnpickler(pickle.Unpickler):
     which Python 3 uses to pickle bytes at protocol 2).
     """
 
-    ALLOWED = {
+    ALLOWED: ClassVar[set[tuple[str, str]]] = {
         ("numpy.core.multiarray", "_reconstruct"),
         ("numpy._core.multiarray", "_reconstruct"),
         ("numpy.core.numeric", "_frombuffer"),
@@ -272,7 +272,7 @@ def resize(images: torch.Tensor, size: int = 16) -> torch.Tensor:
     Same filter as ``transforms.Resize(size)`` on PIL images (bilinear with
     antialias), but on the whole batch in one call.
     """
-    return TF.resize(images, [size, size], antialias=True)
+    return tvf.resize(images, [size, size], antialias=True)
 
 
 @dataclass
