@@ -16,6 +16,10 @@ if ! command -v xelatex >/dev/null && ! command -v lualatex >/dev/null \
   echo "No LaTeX found: installing TinyTeX for the PDF (quarto install)."
   quarto install tinytex --no-prompt
 fi
+# The experiment first, with progress bars in the terminal: it trains once
+# (about 5 minutes on 2 CPU cores), saves its results under results/ and
+# writes gradient_descent_output.txt; the render then reads the results.
+.venv/bin/python -m byhand.experiments
 quarto render "$@"
 echo "Done: _output/report.pdf, _output/backpropagation.ipynb," \
   "_output/gradient_descent.ipynb"

@@ -104,7 +104,7 @@ def test_resize_matches_torchvision_on_pil(cifar_root):
     naive = transforms.Resize(16)
     for img, small in zip(raw.train_images[:20], batch, strict=True):
         pil = Image.fromarray(img.permute(1, 2, 0).numpy())
-        ref = torch.from_numpy(np.asarray(naive(pil))).permute(2, 0, 1)
+        ref = torch.from_numpy(np.array(naive(pil))).permute(2, 0, 1)
         assert (ref.int() - small.int()).abs().max() <= 1
 
 

@@ -97,3 +97,12 @@ def test_linear_baseline_is_one_layer():
     model = linear_baseline()
     linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
     assert len(linears) == 1 and linears[0].in_features == 768
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_derivative_from_output_equals_derivative_at_input(name):
+    act = get_activation(name)
+    z = torch.linspace(-4, 4, 51) + 1e-3
+    torch.testing.assert_close(
+        act.df.from_output(act.f(z)), act.df(z), rtol=1e-12, atol=1e-14
+    )

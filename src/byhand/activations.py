@@ -15,12 +15,29 @@ Fn = Callable[[torch.Tensor], torch.Tensor]
 
 
 @dataclass(frozen=True)
+class Derivative:
+    """f'(z), callable as ``df(z)`` like the course's lambdas.
+
+    ``from_output(a)`` gives the same derivative from the activation
+    a = f(z) when that is cheaper (tanh: 1 - a^2 needs no cosh), as
+    autograd's own backward functions do; `backpropagation` uses it when
+    present and falls back to ``df(z)`` for any other callable.
+    """
+
+    at_input: Fn
+    from_output: Fn
+
+    def __call__(self, z: torch.Tensor) -> torch.Tensor:
+        return self.at_input(z)
+
+
+@dataclass(frozen=True)
 class Activation:
     """An activation ``f`` and its derivative ``df``, both elementwise."""
 
     name: str
     f: Fn
-    df: Fn
+    df: Derivative
 
 
 def _tanh_df(x: torch.Tensor) -> torch.Tensor:
@@ -38,11 +55,23 @@ def _sigmoid_df(x: torch.Tensor) -> torch.Tensor:
     return s * (1 - s)
 
 
+def _identity(x: torch.Tensor) -> torch.Tensor:
+    return x
+
+
 ACTIVATIONS: dict[str, Activation] = {
-    "tanh": Activation("tanh", torch.tanh, _tanh_df),
-    "relu": Activation("relu", torch.relu, _relu_df),
-    "sigmoid": Activation("sigmoid", torch.sigmoid, _sigmoid_df),
-    "identity": Activation("identity", lambda x: x, torch.ones_like),
+    "tanh": Activation(
+        "tanh", torch.tanh, Derivative(_tanh_df, lambda a: 1 - a * a)
+    ),
+    "relu": Activation("relu", torch.relu, Derivative(_relu_df, _relu_df)),
+    "sigmoid": Activation(
+        "sigmoid",
+        torch.sigmoid,
+        Derivative(_sigmoid_df, lambda a: a * (1 - a)),
+    ),
+    "identity": Activation(
+        "identity", _identity, Derivative(torch.ones_like, torch.ones_like)
+    ),
 }
 
 

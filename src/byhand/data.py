@@ -484,3 +484,23 @@ def write_synthetic_cifar10(
         }
         pickle.dump(meta, f, protocol=2)
     return Path(root)
+
+
+def grayscale_crops(
+    n: int = 5,
+    size: int = 24,
+    root: str | os.PathLike | None = None,
+    download: bool = True,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The first ``n`` training images as grayscale centre crops.
+
+    A stand-in for the course's five 24x24 MNIST crops (MNIST cannot be
+    downloaded everywhere): images (n, 1, size, size) on [0, 1] in the
+    default dtype and one-hot targets (n, 10) for a ``[576, 16, 10]`` net.
+    """
+    raw = load_cifar10(root, download=download)
+    gray = tvf.rgb_to_grayscale(raw.train_images[:n])
+    crops = tvf.center_crop(gray, [size, size])
+    X = crops.to(torch.get_default_dtype()) / 255
+    Y = torch.nn.functional.one_hot(raw.train_labels[:n], 10)
+    return X, Y.to(torch.get_default_dtype())

@@ -50,3 +50,217 @@ def sample_grid(
     fig.suptitle(f"Sample {split} images per class, before and after resizing")
     fig.tight_layout()
     return fig
+
+
+def _grid(n: int, ncols: int, size: tuple[float, float]):
+    nrows = max(1, -(-n // ncols))
+    fig, axes = plt.subplots(
+        nrows,
+        ncols,
+        figsize=(size[0] * ncols, size[1] * nrows),
+        squeeze=False,
+    )
+    for ax in axes.flat[n:]:
+        ax.axis("off")
+    return fig, axes.flat
+
+
+def _label(row) -> str:
+    return (
+        f"lr={row['lr']:g}, mom={row['momentum']:g}, "
+        f"wd={row['weight_decay']:g}"
+    )
+
+
+def sgd_vs_manual(result, source: str = "course", ncols: int = 3) -> Figure:
+    """Training loss per epoch, torch.optim.SGD and manual, overlaid."""
+    runs = result.runs[result.runs["source"] == source]
+    fig, axes = _grid(len(runs), ncols, (4.0, 3.0))
+    for ax, (_, row) in zip(axes, runs.iterrows(), strict=False):
+        ep = result.epochs[result.epochs["run"] == row["run"]]
+        ax.plot(
+            ep["epoch"],
+            ep["train_loss"],
+            lw=3,
+            alpha=0.5,
+            label="torch.optim.SGD",
+        )
+        ax.plot(
+            ep["epoch"],
+            ep["train_loss_manual"],
+            "k--",
+            lw=1,
+            label="manual update",
+        )
+        ax.set_title(_label(row), fontsize=10)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("training loss")
+    axes[0].legend(fontsize=9)
+    fig.suptitle(
+        "Mean training loss per epoch (training split): SGD vs manual"
+    )
+    fig.tight_layout()
+    return fig
+
+
+def learning_curves(result, run: str | None = None) -> Figure:
+    """Loss and accuracy per epoch on the training and validation splits."""
+    run = run or result.selected
+    row = result.runs.set_index("run").loc[run]
+    ep = result.epochs[result.epochs["run"] == run]
+    fig, (ax_l, ax_a) = plt.subplots(1, 2, figsize=(10, 3.8))
+    ax_l.plot(ep["epoch"], ep["train_loss"], label="training (running mean)")
+    ax_l.plot(ep["epoch"], ep["val_loss"], label="validation (end of epoch)")
+    ax_l.set_xlabel("epoch")
+    ax_l.set_ylabel("cross-entropy loss")
+    ax_l.set_title("Loss")
+    ax_l.legend()
+    ax_a.plot(ep["epoch"], ep["train_acc_running"], label="training (running)")
+    ax_a.plot(ep["epoch"], ep["val_acc"], label="validation (end of epoch)")
+    ax_a.set_xlabel("epoch")
+    ax_a.set_ylabel("accuracy")
+    ax_a.set_title("Accuracy")
+    ax_a.legend()
+    fig.suptitle(f"Learning curves of {run} ({_label(row.to_dict())})")
+    fig.tight_layout()
+    return fig
+
+
+def all_loss_curves(result, ymax: float = 1.0) -> Figure:
+    """Training loss per epoch of every MyMLP run, one panel per lr.
+
+    The y axis stops at ``ymax`` so that runs that blow up do not flatten
+    the others; a diverged run's curve ends at its last finite epoch.
+    """
+    runs = result.runs[result.runs["model"] == "MyMLP"]
+    lrs = sorted(runs["lr"].unique())
+    fig, axes = plt.subplots(
+        1,
+        len(lrs),
+        figsize=(3.4 * len(lrs), 3.6),
+        sharey=True,
+        squeeze=False,
+    )
+    for ax, lr in zip(axes[0], lrs, strict=True):
+        for _, row in runs[runs["lr"] == lr].iterrows():
+            ep = result.epochs[result.epochs["run"] == row["run"]]
+            label = f"mom {row['momentum']:g}, wd {row['weight_decay']:g}"
+            if row["diverged"]:
+                label += " (diverged)"
+            style = "-" if row["source"] == "course" else "--"
+            ax.plot(ep["epoch"], ep["train_loss"], style, label=label)
+        ax.set_ylim(0, ymax)
+        ax.set_title(f"lr = {lr:g}")
+        ax.set_xlabel("epoch")
+        ax.legend(fontsize=7)
+    axes[0][0].set_ylabel("mean training loss")
+    fig.suptitle(
+        "Training loss of every configuration (training split; solid: "
+        f"the course's settings; axis cut at {ymax:g})"
+    )
+    fig.tight_layout()
+    return fig
+
+
+def val_accuracy_heatmap(result) -> Figure:
+    """Final validation accuracy over the grid; diverged cells marked."""
+    runs = result.runs[result.runs["model"] == "MyMLP"].copy()
+    runs["column"] = [
+        f"mom {m:g}\nwd {w:g}"
+        for m, w in zip(runs["momentum"], runs["weight_decay"], strict=True)
+    ]
+    table = runs.pivot_table(
+        index="lr",
+        columns="column",
+        values="val_acc",
+        aggfunc="first",
+        dropna=False,
+    )
+    diverged = runs.pivot_table(
+        index="lr", columns="column", values="diverged", aggfunc="first"
+    ).reindex_like(table)
+    fig, ax = plt.subplots(figsize=(1.3 * table.shape[1] + 2, 4))
+    im = ax.imshow(
+        table.to_numpy(dtype=float),
+        cmap="viridis",
+        vmin=0.5,
+        vmax=max(0.5, float(table.max().max())),
+        aspect="auto",
+    )
+    for i in range(table.shape[0]):
+        for j in range(table.shape[1]):
+            v = table.iat[i, j]
+            div = diverged.iat[i, j]
+            # NaN where no run had these values: not diverged.
+            is_div = div == div and bool(div)
+            if is_div:
+                text, colour = "diverged", "red"
+            elif v != v:  # NaN: this combination was not trained
+                continue
+            else:
+                text = f"{v:.3f}"
+                colour = "white" if v < 0.7 else "black"
+            ax.text(
+                j,
+                i,
+                text,
+                ha="center",
+                va="center",
+                fontsize=9,
+                color=colour,
+                fontweight="bold" if is_div else None,
+            )
+    ax.set_xticks(range(table.shape[1]), table.columns, fontsize=8)
+    ax.set_yticks(range(table.shape[0]), [f"{v:g}" for v in table.index])
+    ax.set_ylabel("learning rate")
+    ax.set_xlabel("momentum and weight decay")
+    ax.set_title("Validation accuracy after the last epoch (validation split)")
+    fig.colorbar(im, ax=ax, label="validation accuracy")
+    fig.tight_layout()
+    return fig
+
+
+def confusion_matrix_figure(result) -> Figure:
+    """The selected model's confusion matrix on the test split."""
+    classes = result.meta["classes"]
+    cm = result.test["confusion"]
+    fig, ax = plt.subplots(figsize=(4.2, 3.6))
+    ax.imshow(cm, cmap="Blues")
+    for i, row in enumerate(cm):
+        for j, v in enumerate(row):
+            ax.text(
+                j,
+                i,
+                str(v),
+                ha="center",
+                va="center",
+                fontsize=12,
+                color="white" if v > max(map(max, cm)) / 2 else "black",
+            )
+    ax.set_xticks(range(len(classes)), classes)
+    ax.set_yticks(range(len(classes)), classes)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    ax.set_title("Confusion matrix (test split)")
+    fig.tight_layout()
+    return fig
+
+
+def misclassified_gallery(result, splits: CatCarSplits, n: int = 12) -> Figure:
+    """The test images the selected model got wrong most confidently."""
+    wrong = result.test["misclassified"][:n]
+    fig, axes = _grid(max(len(wrong), 1), 6, (1.7, 2.3))
+    for ax, item in zip(axes, wrong, strict=False):
+        _show(ax, splits.images["test"][item["index"]])
+        ax.set_title(
+            f"true {item['true']}\npred. {item['predicted']} "
+            f"({item['confidence']:.2f})",
+            fontsize=8,
+        )
+    if not wrong:
+        axes[0].text(
+            0.5, 0.5, "no test image misclassified", ha="center", va="center"
+        )
+    fig.suptitle("Most confident mistakes of the selected model (test split)")
+    fig.tight_layout()
+    return fig

@@ -31,9 +31,15 @@ class DivergenceWarning(UserWarning):
 
 @dataclass
 class History:
-    """What a training run returns: the mean training loss per epoch."""
+    """What a training run returns, per epoch.
+
+    ``losses`` is the mean training loss over the epoch's batches (what the
+    course prints); ``accuracies`` the share of training samples classified
+    right as the batches went by (free: the logits are already computed).
+    """
 
     losses: list[float] = field(default_factory=list)
+    accuracies: list[float] = field(default_factory=list)
     diverged: bool = False
     diverged_at: tuple[int, int] | None = None  # (epoch, batch), 1-based
     message: str = ""
@@ -90,7 +96,7 @@ def _run(
     model.train()
     for epoch in _progress(progress, n_epochs, desc):
         loss_train = 0.0
-        n_batches = 0
+        n_batches = n_seen = n_right = 0
         for imgs, labels in train_loader:
             imgs, labels = to_model(imgs, labels, device)
             outputs = model(imgs)
@@ -112,9 +118,15 @@ def _run(
             zero_grad()
             loss_train += value
             n_batches += 1
+            n_seen += len(labels)
+            if outputs.dim() == 2 and labels.dim() == 1:
+                n_right += (outputs.argmax(dim=1) == labels).sum().item()
         if n_batches == 0:
             raise ValueError("train_loader yielded no batches")
         history.losses.append(loss_train / n_batches)
+        # NaN when the targets are not class labels (e.g. regression).
+        is_cls = labels.dim() == 1
+        history.accuracies.append(n_right / n_seen if is_cls else math.nan)
         if log is not None and (
             epoch == 1 or epoch % 5 == 0 or epoch == n_epochs
         ):
