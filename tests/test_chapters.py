@@ -97,6 +97,16 @@ def test_every_reference_and_embed_points_at_a_label():
         assert not missing, f"{path.name}: undefined {sorted(missing)}"
 
 
+def test_every_figure_and_table_is_referenced_in_the_text():
+    report = (ROOT / "report.qmd").read_text()
+    for path in SOURCES:
+        text = path.read_text()
+        for label in re.findall(
+            r"^#\|\s*label:\s*((?:fig|tbl)-[\w-]+)", text, re.M
+        ):
+            assert f"@{label}" in text or f"@{label}" in report, label
+
+
 def test_figures_and_tables_have_captions():
     for path in SOURCES:
         for cell in read_qmd(path).cells:

@@ -70,3 +70,14 @@ def test_summarize_flags_failures():
     verdict = summarize(table, TOL)
     failed = verdict[~verdict["passed"]]
     assert set(failed["layer"]) == {1} and set(failed["param"]) == {"bias"}
+
+
+def test_per_sample_check_covers_every_sample():
+    from byhand.gradcheck import check_gradients_per_sample
+
+    torch.manual_seed(5)
+    model = MyNet([12, 4, 3])
+    X, Y = torch.rand(3, 1, 2, 6), torch.eye(3)
+    table = check_gradients_per_sample(model, X, Y)
+    assert sorted(table["sample"].unique()) == [0, 1, 2]
+    assert summarize(table, TOL)["passed"].all()

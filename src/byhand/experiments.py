@@ -120,10 +120,16 @@ def results_root() -> Path:
     return project_root() / "results"
 
 
+# Bump when the training code or the saved format changes what a search
+# produces: older saved results are then ignored.
+RESULTS_VERSION = 2
+
+
 def cache_key(config: SearchConfig, data_checksum: str) -> str:
     """A digest of the config, the data and the code versions."""
     blob = json.dumps(
         {
+            "results_version": RESULTS_VERSION,
             "config": dataclasses.asdict(config),
             "data": data_checksum,
             "byhand": byhand.__version__,
@@ -559,7 +565,7 @@ def run_search(
     jobs.append(
         (
             "linear",
-            "linear (768→2)" if n_in == 768 else f"linear ({n_in}→2)",
+            f"linear ({n_in} to {n_out})",
             "baseline",
             lambda: linear_baseline(n_in=n_in, n_out=n_out),
             (config.baseline_lr, 0.0, 0.0),
@@ -637,7 +643,7 @@ def results_table(result: SearchResult) -> pd.DataFrame:
     runs = result.runs
     table = pd.DataFrame(
         {
-            "": ["★" if s else "" for s in runs["selected"]],
+            "selected": ["SELECTED" if s else "" for s in runs["selected"]],
             "model": runs["model"],
             "source": runs["source"],
             "lr": runs["lr"],
@@ -693,7 +699,7 @@ def comparison_table(result: SearchResult) -> pd.DataFrame:
                 "losses identical": bool(
                     (ep["train_loss"] == ep["train_loss_manual"]).all()
                 ),
-                "max |Δθ|": row["max_abs_diff"],
+                "max |param. diff.|": row["max_abs_diff"],
             }
         )
     return pd.DataFrame(rows).set_index("task")

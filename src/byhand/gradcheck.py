@@ -140,6 +140,24 @@ def check_gradients(
     return pd.DataFrame(rows)
 
 
+def check_gradients_per_sample(
+    model: Any,
+    X: torch.Tensor,
+    Y: torch.Tensor,
+    backprop: Backprop = backpropagation,
+    methods: tuple[str, ...] = ("autograd", "finite_differences"),
+) -> pd.DataFrame:
+    """`check_gradients` on each sample alone (batch size 1, the course's
+    setting); the rows carry the sample's index."""
+    tables = [
+        check_gradients(
+            model, X[s : s + 1], Y[s : s + 1], backprop, methods
+        ).assign(sample=s)
+        for s in range(X.shape[0])
+    ]
+    return pd.concat(tables, ignore_index=True)
+
+
 def training_gradient_check(
     model: Any,
     X: torch.Tensor,
