@@ -207,3 +207,14 @@ def test_default_search_on_real_data_agrees_bit_for_bit(tmp_path):
     result = ex.run_search(splits, results_dir=tmp_path, progress=False)
     assert result.runs["identical"].all()
     assert result.runs["max_abs_diff"].max() == 0.0
+
+
+def test_bitwise_diff():
+    a = torch.tensor([1.0, float("nan"), float("inf")])
+    assert ex.bitwise_diff(a, a.clone()) == 0.0
+    assert ex.bitwise_diff(a, torch.tensor([1.0, 2.0, float("inf")])) == (
+        math.inf
+    )
+    b = torch.tensor([1.0, float("nan"), float("inf")])
+    b[0] = 1.0 + 2**-52
+    assert ex.bitwise_diff(a, b) == 2**-52

@@ -244,3 +244,26 @@ def test_manual_update_identical_on_cuda(name):
         MyMLP, loader, n_epochs=2, lr=0.01, device="cuda", **HYPER[name]
     )
     assert_identical(*runs)
+
+
+class TextbookSGD(ManualSGD):
+    """Eq. (3) written as separate multiply and add: p - lr * (g + wd p)."""
+
+    def step(self):
+        with torch.no_grad():
+            for p in self.params:
+                g = p.grad + self.weight_decay * p.data
+                p.data = p.data - self.lr * g
+
+
+def test_unfused_update_is_close_but_not_identical(monkeypatch):
+    # Why ManualSGD uses add(alpha=): the same maths with the product
+    # rounded separately drifts from torch.optim.SGD in the last bits.
+    loader = small_loader(n=40, shape=(3, 16, 16), batch_size=16)
+    sgd_run, _ = both_runs(MyMLP, loader, 3, 0.01, weight_decay=0.01)
+    monkeypatch.setattr("byhand.training.ManualSGD", TextbookSGD)
+    _, textbook = both_runs(MyMLP, loader, 3, 0.01, weight_decay=0.01)
+    with pytest.raises(AssertionError):
+        assert_identical(sgd_run, textbook)
+    for a, b in zip(sgd_run[0][-1], textbook[0][-1], strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-14)
