@@ -1,0 +1,72 @@
+"""Every figure: a Figure with a title, labelled axes, the split named."""
+
+import dataclasses
+import warnings
+
+import matplotlib.pyplot as plt
+import pytest
+import torch
+
+from byhand import data, plots
+from byhand import experiments as ex
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("plots")
+    root = data.write_synthetic_cifar10(tmp / "c", 20, 5)
+    torch.set_default_dtype(torch.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        splits = data.cat_car_splits(root, val_fraction=0.2, download=False)
+        raw = data.load_cifar10(root, download=False)
+    config = dataclasses.replace(ex.TINY, grid_lr=(0.05, 1e200))
+    result = ex.run_search(splits, config, results_dir=tmp / "r")
+    return raw, splits, result
+
+
+def _check(fig, split_word):
+    title = fig._suptitle.get_text() if fig._suptitle else ""
+    titles = [title] + [ax.get_title() for ax in fig.axes]
+    assert any(titles), "figure has no title"
+    assert split_word in " ".join(titles)
+    plt.close(fig)
+
+
+def test_data_figure(tiny):
+    raw, splits, _ = tiny
+    fig = plots.sample_grid(raw, splits, n_per_class=3)
+    assert len(fig.axes) == 2 * 2 * 3
+    _check(fig, "train")
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "sgd_vs_manual",
+        "learning_curves",
+        "all_loss_curves",
+        "val_accuracy_heatmap",
+        "confusion_matrix_figure",
+    ],
+)
+def test_result_figures(tiny, name):
+    _, _, result = tiny
+    fig = getattr(plots, name)(result)
+    labelled = [ax for ax in fig.axes if ax.get_xlabel() and ax.get_ylabel()]
+    assert labelled, f"{name}: no axes with both labels"
+    _check(fig, "split")
+
+
+def test_mistakes_gallery(tiny):
+    _, splits, result = tiny
+    fig = plots.misclassified_gallery(result, splits, n=4)
+    _check(fig, "test split")
+
+
+def test_heatmap_marks_the_diverged_run(tiny):
+    _, _, result = tiny
+    fig = plots.val_accuracy_heatmap(result)
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert "diverged" in texts
+    plt.close(fig)
