@@ -39,3 +39,12 @@ def _double_precision():
     torch.set_default_dtype(torch.float64)
     yield
     torch.set_default_dtype(old)
+
+
+@pytest.fixture
+def real_cifar10_root() -> str:
+    """The real CIFAR-10 for slow tests: $CIFAR10_ROOT, else skip."""
+    root = os.environ.get("CIFAR10_ROOT")
+    if not root:
+        pytest.skip("set CIFAR10_ROOT to the real CIFAR-10")
+    return root

@@ -228,10 +228,8 @@ def test_analysis_tables(cifar_root):
 
 
 @pytest.mark.slow
-def test_real_cifar10_facts():
-    root = os.environ.get("CIFAR10_ROOT")
-    if not root:
-        pytest.skip("set CIFAR10_ROOT to the real CIFAR-10")
+def test_real_cifar10_facts(real_cifar10_root):
+    root = real_cifar10_root
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         raw = data.load_cifar10(root, download=False)

@@ -197,10 +197,10 @@ def test_default_search_covers_the_course_and_a_grid():
 
 
 @pytest.mark.slow
-def test_default_search_on_real_data_agrees_bit_for_bit(tmp_path):
-    root = os.environ.get("CIFAR10_ROOT")
-    if not root:
-        pytest.skip("set CIFAR10_ROOT to the real CIFAR-10")
+def test_default_search_on_real_data_agrees_bit_for_bit(
+    tmp_path, real_cifar10_root
+):
+    root = real_cifar10_root
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         splits = data.cat_car_splits(root, download=False)

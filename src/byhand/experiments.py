@@ -656,14 +656,14 @@ def run_search(
 def results_table(result: SearchResult) -> pd.DataFrame:
     """The runs as the report shows them, the selected one marked."""
     runs = result.runs
+    # Narrow enough for a PDF page; the run id says course/grid/baseline.
     table = pd.DataFrame(
         {
             "selected": ["SELECTED" if s else "" for s in runs["selected"]],
             "model": runs["model"],
-            "source": runs["source"],
             "lr": runs["lr"],
-            "momentum": runs["momentum"],
-            "weight decay": runs["weight_decay"],
+            "mom.": runs["momentum"],
+            "wd": runs["weight_decay"],
             "train acc.": runs["train_acc"],
             "val. acc.": runs["val_acc"],
             "val. loss": runs["val_loss"],

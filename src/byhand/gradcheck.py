@@ -118,7 +118,7 @@ def check_gradients(
     """Compare ``backprop``'s gradients with the references in ``methods``.
 
     Returns one row per (layer, parameter, method) with its relative error.
-    Runs in float64 whatever the default dtype; the model is not changed.
+    Needs float64 inputs and parameters; the model is not changed.
     """
     if x.dtype != torch.float64 or any(
         p.dtype != torch.float64 for p in model.parameters()

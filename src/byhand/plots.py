@@ -108,20 +108,26 @@ def learning_curves(result, run: str | None = None) -> Figure:
     run = run or result.selected
     row = result.runs.set_index("run").loc[run]
     ep = result.epochs[result.epochs["run"] == run]
-    fig, (ax_l, ax_a) = plt.subplots(1, 2, figsize=(10, 3.8))
-    ax_l.plot(ep["epoch"], ep["train_loss"], label="training (running mean)")
-    ax_l.plot(ep["epoch"], ep["val_loss"], label="validation (end of epoch)")
-    ax_l.set_xlabel("epoch")
-    ax_l.set_ylabel("cross-entropy loss")
-    ax_l.set_title("Loss")
-    ax_l.legend()
-    ax_a.plot(ep["epoch"], ep["train_acc_running"], label="training (running)")
-    ax_a.plot(ep["epoch"], ep["val_acc"], label="validation (end of epoch)")
-    ax_a.set_xlabel("epoch")
-    ax_a.set_ylabel("accuracy")
-    ax_a.set_title("Accuracy")
-    ax_a.legend()
-    fig.suptitle(f"Learning curves of {run} ({_label(row.to_dict())})")
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    panels = (
+        ("Loss", "cross-entropy loss", "train_loss", "val_loss",
+         "training (running mean)"),
+        ("Accuracy", "accuracy", "train_acc_running", "val_acc",
+         "training (running)"),
+    )  # fmt: skip
+    for ax, (title, ylabel, train_col, val_col, train_label) in zip(
+        axes, panels, strict=True
+    ):
+        ax.plot(ep["epoch"], ep[train_col], label=train_label)
+        ax.plot(ep["epoch"], ep[val_col], label="validation (end of epoch)")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(ylabel)
+        ax.set_title(title)
+        ax.legend()
+    fig.suptitle(
+        f"Learning curves of {run} ({_label(row.to_dict())}), training "
+        "and validation splits"
+    )
     fig.tight_layout()
     return fig
 
