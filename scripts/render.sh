@@ -11,8 +11,13 @@ if ! command -v quarto >/dev/null; then
   echo "(or install it from https://quarto.org/docs/get-started/)."
   .venv/bin/python -m pip install -q quarto-cli
 fi
-if ! command -v xelatex >/dev/null && ! command -v lualatex >/dev/null \
-  && ! quarto list tools 2>/dev/null | grep -qi 'tinytex.*installed'; then
+has_latex() {
+  command -v xelatex >/dev/null || command -v lualatex >/dev/null && return 0
+  # Quarto's own TinyTeX (listed as "Up to date" or with a version).
+  quarto list tools 2>/dev/null | grep -i 'tinytex' \
+    | grep -qvi 'not installed'
+}
+if ! has_latex; then
   echo "No LaTeX found: installing TinyTeX for the PDF (quarto install)."
   quarto install tinytex --no-prompt
 fi

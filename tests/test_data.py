@@ -254,3 +254,35 @@ def test_real_cifar10_facts(real_cifar10_root):
     assert raw.test_labels[0] == 3  # cat
     assert sum(s.sizes.values()) == 12000
     assert torch.bincount(s.test.tensors[1]).tolist() == [1000, 1000]
+
+
+class FakeTorchvisionCIFAR10:
+    """Stands in for torchvision's download: writes a synthetic copy."""
+
+    fail = False
+
+    def __init__(self, root, train, download):
+        assert download
+        data.write_synthetic_cifar10(root, 10, 2)
+        if self.fail:
+            raise OSError("connection reset halfway")
+
+
+def test_download_lands_whole(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "TVCIFAR10", FakeTorchvisionCIFAR10)
+    monkeypatch.setenv("BYHAND_CACHE", str(tmp_path / "cache"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        s = data.cat_car_splits(tmp_path / "root", val_fraction=0.2)
+    assert s.sizes["test"] == 4
+    assert sorted(p.name for p in (tmp_path / "root").iterdir()) == [
+        data.FOLDER
+    ]
+
+
+def test_failed_download_leaves_nothing_half_written(tmp_path, monkeypatch):
+    monkeypatch.setattr(FakeTorchvisionCIFAR10, "fail", True)
+    monkeypatch.setattr(data, "TVCIFAR10", FakeTorchvisionCIFAR10)
+    with pytest.raises(data.DataError, match="connection reset halfway"):
+        data.cat_car_splits(tmp_path / "root")
+    assert list((tmp_path / "root").iterdir()) == []

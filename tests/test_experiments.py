@@ -218,3 +218,35 @@ def test_bitwise_diff():
     b = torch.tensor([1.0, float("nan"), float("inf")])
     b[0] = 1.0 + 2**-52
     assert ex.bitwise_diff(a, b) == 2**-52
+
+
+def test_command_without_data_says_how_to_fix(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(data, "_download", lambda root: 1 / 0)
+    code = ex.main(["--root", str(tmp_path / "none"), "--no-progress"])
+    assert code == 2
+    assert "CIFAR10_ROOT" in capsys.readouterr().err
+
+
+def test_command_writes_the_log_and_prints_the_summary(
+    tmp_path, monkeypatch, capsys
+):
+    root = data.write_synthetic_cifar10(tmp_path / "c", 20, 5)
+    monkeypatch.setenv("BYHAND_CACHE", str(tmp_path / "cache"))
+    log = tmp_path / "gd.txt"
+    code = ex.main(
+        [
+            "--root",
+            str(root),
+            "--profile",
+            "tiny",
+            "--results",
+            str(tmp_path / "r"),
+            "--log",
+            str(log),
+            "--no-progress",
+        ]
+    )
+    assert code == 0
+    assert parse_log(log.read_text())
+    out = capsys.readouterr().out
+    assert "SELECTED" in out and "identical: True" in out

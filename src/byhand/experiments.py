@@ -35,7 +35,12 @@ from tqdm.auto import tqdm
 import byhand
 from byhand import logformat
 from byhand._io import atomic_dir, atomic_write_text
-from byhand.data import CatCarSplits, cat_car_splits, project_root
+from byhand.data import (
+    CatCarSplits,
+    DataError,
+    cat_car_splits,
+    project_root,
+)
 from byhand.network import MyMLP, linear_baseline
 from byhand.training import (
     DivergenceWarning,
@@ -790,9 +795,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     torch.set_default_dtype(torch.float64)
     config = PROFILES[args.profile] if args.profile else config_from_env()
     t0 = time.perf_counter()
-    splits = cat_car_splits(
-        args.root, val_fraction=config.val_fraction, seed=config.split_seed
-    )
+    try:
+        splits = cat_car_splits(
+            args.root, val_fraction=config.val_fraction, seed=config.split_seed
+        )
+    except DataError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     result = run_search(
         splits,
         config,
