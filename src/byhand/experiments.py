@@ -719,7 +719,7 @@ def comparison_table(result: SearchResult) -> pd.DataFrame:
                 "losses identical": bool(
                     (ep["train_loss"] == ep["train_loss_manual"]).all()
                 ),
-                "max |param. diff.|": row["max_abs_diff"],
+                "max abs. param. diff.": row["max_abs_diff"],
             }
         )
     return pd.DataFrame(rows).set_index("task")
