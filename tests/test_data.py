@@ -124,7 +124,7 @@ def test_second_load_uses_the_cache(cifar_root, tmp_path, monkeypatch):
     def fail(*a, **k):
         raise AssertionError("batches were read again")
 
-    monkeypatch.setattr(data, "load_cifar10", fail)
+    monkeypatch.setattr(data, "load_batch", fail)
     splits_quietly(cifar_root)
 
 

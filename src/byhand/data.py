@@ -18,7 +18,7 @@ import shutil
 import socket
 import tempfile
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -242,7 +242,11 @@ def load_cifar10(
     root: str | os.PathLike | None = None, download: bool = True
 ) -> CIFAR10:
     """Read (downloading if allowed and needed) and validate CIFAR-10."""
-    root, md5, official = locate(root, download)
+    return _read(*locate(root, download))
+
+
+def _read(root: Path, md5: dict[str, str], official: bool) -> CIFAR10:
+    """Unpickle and check the batches that `locate` found."""
     folder = root / FOLDER
     meta = _unpickle(folder / META_FILE)
     if meta.get("label_names") != CIFAR_CLASSES:
@@ -289,7 +293,6 @@ class CatCarSplits:
     index: dict[str, torch.Tensor]  # positions in the official sets
     checksum: str
     seed: int
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def sizes(self) -> dict[str, int]:
@@ -310,12 +313,15 @@ def cache_dir() -> Path:
     return project_root() / "data" / "cache"
 
 
-def _cat_car_resized(root: Path, checksum: str, size: int) -> dict:
+def _cat_car_resized(
+    root: Path, md5: dict[str, str], official: bool, size: int
+) -> dict:
     """Cats and cars of both official sets, resized, as uint8 tensors.
 
     Computed once per source (keyed by its checksums) and kept in the
     cache folder, so a second load skips unpickling and resizing.
     """
+    checksum = _checksum(md5)
     path = cache_dir() / f"catcar-v{CACHE_VERSION}-{checksum}-{size}px.pt"
     if path.exists():
         try:
@@ -325,7 +331,7 @@ def _cat_car_resized(root: Path, checksum: str, size: int) -> dict:
                 f"cache file {path} is corrupt ({err}); rebuilding it",
                 stacklevel=3,
             )
-    raw = load_cifar10(root, download=False)
+    raw = _read(root, md5, official)  # checksums already computed
     # Resize every image (task 1's order), then keep our two classes.
     train_all = resize(raw.train_images, size)
     test_all = resize(raw.test_images, size)
@@ -388,7 +394,7 @@ def cat_car_splits(
     """
     root, md5, official = locate(root, download)
     checksum = _checksum(md5)
-    small = _cat_car_resized(root, checksum, size)
+    small = _cat_car_resized(root, md5, official, size)
     dtype = dtype or torch.get_default_dtype()
     pos_train, pos_test = small["pos_train"], small["pos_test"]
     y_trainval, y_test = small["y_train"], small["y_test"]
@@ -420,7 +426,6 @@ def cat_car_splits(
         index=index,
         checksum=checksum,
         seed=seed,
-        extra={"root": str(root), "official": official},
     )
 
 

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from byhand.logformat import loss_line
+from byhand.logformat import logged_epochs, loss_line
 
 EpochCallback = Callable[[int, nn.Module, float], None]
 
@@ -93,6 +93,7 @@ def _run(
     """The loop both trainers share; ``step`` is the only difference."""
     device = model_device(model)
     history = History()
+    log_epochs = set(logged_epochs(n_epochs))
     model.train()
     for epoch in _progress(progress, n_epochs, desc):
         loss_train = 0.0
@@ -127,9 +128,7 @@ def _run(
         # NaN when the targets are not class labels (e.g. regression).
         is_cls = labels.dim() == 1
         history.accuracies.append(n_right / n_seen if is_cls else math.nan)
-        if log is not None and (
-            epoch == 1 or epoch % 5 == 0 or epoch == n_epochs
-        ):
+        if log is not None and epoch in log_epochs:
             print(
                 loss_line(datetime.now(), epoch, history.losses[-1]), file=log
             )
