@@ -125,9 +125,9 @@ def bench_data() -> None:
     from torchvision import transforms
     from torchvision.datasets import CIFAR10
 
-    from byhand import data
+    from byhand import cifar, data
 
-    root = data.resolve_root()
+    root = cifar.resolve_root()
     print(f"\nCIFAR-10 load + resize + split (root {root})")
     tmp = tempfile.mkdtemp()
     os.environ["BYHAND_CACHE"] = tmp

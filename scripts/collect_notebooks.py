@@ -1,43 +1,100 @@
-"""Quarto post-render step: give the executed notebooks their names.
+"""Quarto post-render step: the executed chapters become the notebooks.
 
-The manuscript render writes ``<output>/chapters/<name>.out.ipynb``; the
-deliverables are ``<output>/backpropagation.ipynb`` and
-``<output>/gradient_descent.ipynb``, with a python3 kernelspec so Jupyter
-opens them directly (the rendered copies have empty metadata).
+The deliverables ``<output>/backpropagation.ipynb`` and
+``<output>/gradient_descent.ipynb`` are built from the notebooks that the
+render's own Jupyter kernel executed (``chapters/<name>.quarto_ipynb``,
+kept by ``keep-ipynb: true``): every output exactly as Jupyter produced
+it.  Quarto's ``.out.ipynb`` copies are not used: they drop Markdown
+outputs and mangle DataFrame HTML (see the project's quarto notes).
+
+Each notebook gets a title cell instead of the YAML front matter, a
+``python3`` kernelspec without the rendering machine's path, and code
+cells without Quarto's ``#|`` option lines (a cell's label is kept in its
+metadata).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
 
+import nbformat
+import yaml
+
 NOTEBOOKS = ("backpropagation", "gradient_descent")
+STAMP = Path(".quarto") / "byhand-render-start"
 KERNELSPEC = {
-    "kernelspec": {
-        "display_name": "Python 3",
-        "language": "python",
-        "name": "python3",
-    },
-    "language_info": {"name": "python"},
+    "display_name": "Python 3",
+    "language": "python",
+    "name": "python3",
 }
 
 
-def collect(out: Path) -> list[Path]:
+def newest_executed(chapters: Path, name: str, since: float) -> Path:
+    """This render's executed notebook of chapter ``name``."""
+    found = [
+        p
+        for p in chapters.glob(f"{name}.quarto_ipynb*")
+        if p.stat().st_mtime >= since
+    ]
+    if not found:
+        raise SystemExit(
+            f"post-render: no executed notebook chapters/{name}.quarto_ipynb "
+            "from this render; is `keep-ipynb: true` in the chapter's front "
+            "matter, and was the whole project rendered (quarto render)?"
+        )
+    return max(found, key=lambda p: p.stat().st_mtime)
+
+
+def _title_cell(front_matter: str) -> nbformat.NotebookNode:
+    meta = yaml.safe_load(front_matter.strip().strip("-")) or {}
+    lines = [f"# {meta.get('title', 'Notebook')}"]
+    if meta.get("subtitle"):
+        lines.append(f"*{meta['subtitle']}*")
+    return nbformat.v4.new_markdown_cell("\n\n".join(lines))
+
+
+def _strip_options(cell: nbformat.NotebookNode) -> None:
+    lines = cell.source.splitlines()
+    options = [ln for ln in lines if ln.startswith("#|")]
+    for ln in options:
+        key, _, value = ln[2:].partition(":")
+        if key.strip() == "label":
+            cell.metadata["label"] = value.strip()
+    cell.source = "\n".join(ln for ln in lines if not ln.startswith("#|"))
+
+
+def deliverable(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The notebook a grader opens, from the kernel-executed one."""
+    cells = list(nb.cells)
+    if cells and cells[0].cell_type in ("markdown", "raw"):
+        if cells[0].source.lstrip().startswith("---"):
+            cells[0] = _title_cell(cells[0].source)
+    for cell in cells:
+        if cell.cell_type == "code":
+            _strip_options(cell)
+        cell.pop("id", None)
+    nb.cells = cells
+    nb.metadata = {
+        "kernelspec": dict(KERNELSPEC),
+        "language_info": {"name": "python"},
+    }
+    nb.nbformat, nb.nbformat_minor = 4, 5
+    for i, cell in enumerate(nb.cells):  # stable ids (nbformat 4.5)
+        cell["id"] = f"cell-{i}"
+    nbformat.validate(nb)
+    return nb
+
+
+def collect(project: Path, out: Path, since: float) -> list[Path]:
     written = []
     for name in NOTEBOOKS:
-        src = out / "chapters" / f"{name}.out.ipynb"
-        if not src.exists():
-            raise SystemExit(
-                f"post-render: {src} was not produced; render the whole "
-                "project (quarto render) with the html format enabled"
-            )
-        nb = json.loads(src.read_text())
-        nb.setdefault("metadata", {}).update(KERNELSPEC)
+        src = newest_executed(project / "chapters", name, since)
+        nb = deliverable(nbformat.reads(src.read_text(), as_version=4))
         dest = out / f"{name}.ipynb"
-        tmp = dest.with_suffix(".ipynb.tmp")
-        tmp.write_text(json.dumps(nb, indent=1))
+        tmp = dest.with_name(f".{dest.name}.tmp")
+        tmp.write_text(nbformat.writes(nb))
         os.replace(tmp, dest)
         written.append(dest)
     return written
@@ -48,5 +105,6 @@ if __name__ == "__main__":
     if not (out / "chapters").exists():
         # A render of a single file (e.g. quarto preview): nothing to do.
         sys.exit(0)
-    for path in collect(out):
+    since = float(STAMP.read_text()) if STAMP.exists() else 0.0
+    for path in collect(Path.cwd(), out, since):
         print(f"post-render: wrote {path}")

@@ -7,6 +7,9 @@ import os
 import pytest
 import torch
 
+from byhand import cifar
+from byhand.testing import write_synthetic_cifar10
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
@@ -47,4 +50,15 @@ def real_cifar10_root() -> str:
     root = os.environ.get("CIFAR10_ROOT")
     if not root:
         pytest.skip("set CIFAR10_ROOT to the real CIFAR-10")
+    return root
+
+
+@pytest.fixture
+def cifar_root(tmp_path, monkeypatch):
+    """A tiny synthetic CIFAR-10 and a private resize cache."""
+    # 20 training and 5 test images per class: tiny but stratifiable.
+    root = write_synthetic_cifar10(tmp_path / "cifar", 20, 5)
+    monkeypatch.setenv("BYHAND_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("CIFAR10_ROOT", raising=False)
+    cifar._warned_roots.clear()
     return root

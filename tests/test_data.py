@@ -1,7 +1,5 @@
-"""byhand.data on a small synthetic CIFAR-10 written by the tests."""
+"""byhand.data: resize, cache, split, standardize (synthetic CIFAR-10)."""
 
-import os
-import pickle
 import warnings
 
 import numpy as np
@@ -10,22 +8,7 @@ import torch
 from PIL import Image
 from torchvision import transforms
 
-from byhand import data
-from byhand.analysis import (
-    describe_images,
-    extreme_and_duplicate_images,
-    split_class_counts,
-)
-
-
-@pytest.fixture
-def cifar_root(tmp_path, monkeypatch):
-    # 20 training and 5 test images per class: tiny but stratifiable.
-    root = data.write_synthetic_cifar10(tmp_path / "cifar", 20, 5)
-    monkeypatch.setenv("BYHAND_CACHE", str(tmp_path / "cache"))
-    monkeypatch.delenv("CIFAR10_ROOT", raising=False)
-    data._warned_roots.clear()
-    return root
+from byhand import cifar, data
 
 
 def splits_quietly(root, **kw):
@@ -47,7 +30,7 @@ def test_shapes_labels_and_dtype(cifar_root):
 
 def test_label_mapping_follows_cifar_ids(cifar_root):
     s = splits_quietly(cifar_root, val_fraction=0.2)
-    raw = data.load_cifar10(cifar_root, download=False)
+    raw = cifar.load_cifar10(cifar_root, download=False)
     for split, labels in (
         ("train", raw.train_labels),
         ("test", raw.test_labels),
@@ -60,7 +43,7 @@ def test_label_mapping_follows_cifar_ids(cifar_root):
 
 def test_splits_are_disjoint_and_cover_the_filtered_training_set(cifar_root):
     s = splits_quietly(cifar_root, val_fraction=0.2)
-    raw = data.load_cifar10(cifar_root, download=False)
+    raw = cifar.load_cifar10(cifar_root, download=False)
     tr, va = set(s.index["train"].tolist()), set(s.index["val"].tolist())
     assert not tr & va
     keep = torch.isin(raw.train_labels, torch.tensor([1, 3]))
@@ -99,21 +82,13 @@ def test_standardized_with_training_statistics_only(cifar_root):
 
 
 def test_resize_matches_torchvision_on_pil(cifar_root):
-    raw = data.load_cifar10(cifar_root, download=False)
+    raw = cifar.load_cifar10(cifar_root, download=False)
     batch = data.resize(raw.train_images[:20])
     naive = transforms.Resize(16)
     for img, small in zip(raw.train_images[:20], batch, strict=True):
         pil = Image.fromarray(img.permute(1, 2, 0).numpy())
         ref = torch.from_numpy(np.array(naive(pil))).permute(2, 0, 1)
         assert (ref.int() - small.int()).abs().max() <= 1
-
-
-def test_warns_once_for_unofficial_checksums(cifar_root):
-    with pytest.warns(UserWarning, match=str(cifar_root)):
-        data.cat_car_splits(cifar_root, download=False)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        data.cat_car_splits(cifar_root, download=False)
 
 
 def test_second_load_uses_the_cache(cifar_root, tmp_path, monkeypatch):
@@ -124,7 +99,7 @@ def test_second_load_uses_the_cache(cifar_root, tmp_path, monkeypatch):
     def fail(*a, **k):
         raise AssertionError("batches were read again")
 
-    monkeypatch.setattr(data, "load_batch", fail)
+    monkeypatch.setattr(cifar, "load_batch", fail)
     splits_quietly(cifar_root)
 
 
@@ -138,76 +113,6 @@ def test_corrupt_cache_is_rebuilt(cifar_root, tmp_path):
     torch.load(cache, weights_only=True)  # rewritten whole
 
 
-def test_no_data_error_names_both_fixes(tmp_path, monkeypatch):
-    def offline(root):
-        raise OSError("no network")
-
-    monkeypatch.setattr(data, "_download", offline)
-    with pytest.raises(data.DataError) as err:
-        data.cat_car_splits(tmp_path / "nothing")
-    msg = str(err.value)
-    assert "CIFAR10_ROOT" in msg and "connect to the internet" in msg
-    assert not (tmp_path / "nothing" / data.FOLDER).exists()
-
-
-def test_missing_file_error(cifar_root):
-    (cifar_root / data.FOLDER / "data_batch_3").unlink()
-    with pytest.raises(data.DataError, match="data_batch_3 not found"):
-        data.cat_car_splits(cifar_root, download=False)
-
-
-def _rewrite(root, name, obj):
-    with open(root / data.FOLDER / name, "wb") as f:
-        pickle.dump(obj, f, protocol=2)
-
-
-@pytest.mark.parametrize(
-    ("obj", "why"),
-    [
-        ({"data": np.zeros((2, 3072), np.uint8)}, "keys 'data' and 'labels'"),
-        (
-            {"data": np.zeros((2, 100), np.uint8), "labels": [0, 1]},
-            r"shape \(n, 3072\)",
-        ),
-        ({"data": np.zeros((2, 3072), np.float32), "labels": [0, 1]}, "uint8"),
-        ({"data": np.zeros((2, 3072), np.uint8), "labels": [0, 12]}, "0..9"),
-        ([1, 2, 3], "not a dict"),
-    ],
-)
-def test_corrupt_batch_is_rejected_naming_the_file(cifar_root, obj, why):
-    _rewrite(cifar_root, "data_batch_2", obj)
-    with pytest.raises(data.DataError, match=why) as err:
-        data.load_cifar10(cifar_root, download=False)
-    assert "data_batch_2" in str(err.value)
-
-
-def test_truncated_batch_is_rejected(cifar_root):
-    path = cifar_root / data.FOLDER / "test_batch"
-    path.write_bytes(path.read_bytes()[:100])
-    with pytest.raises(data.DataError, match="test_batch"):
-        data.load_cifar10(cifar_root, download=False)
-
-
-class Exploit:
-    def __reduce__(self):
-        return (os.system, ("touch PWNED",))
-
-
-def test_malicious_pickle_is_refused(cifar_root, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    _rewrite(cifar_root, "data_batch_1", {"data": Exploit(), "labels": []})
-    with pytest.raises(data.DataError, match="refusing to load") as err:
-        data.load_cifar10(cifar_root, download=False)
-    assert "data_batch_1" in str(err.value)
-    assert not (tmp_path / "PWNED").exists()
-
-
-def test_root_from_environment(cifar_root, monkeypatch):
-    monkeypatch.setenv("CIFAR10_ROOT", str(cifar_root))
-    assert data.resolve_root() == cifar_root
-    assert data.resolve_root("/elsewhere") == data.Path("/elsewhere")
-
-
 def test_dataloaders_are_unshuffled(cifar_root):
     s = splits_quietly(cifar_root, val_fraction=0.2)
     loaders = data.dataloaders(s, batch_size=8)
@@ -215,24 +120,12 @@ def test_dataloaders_are_unshuffled(cifar_root):
     assert torch.equal(first, s.train.tensors[0])
 
 
-def test_analysis_tables(cifar_root):
-    s = splits_quietly(cifar_root, val_fraction=0.2)
-    counts = split_class_counts(s)
-    assert counts.loc["total", "train"] == 32
-    assert counts.loc["car", "val %"] == 50.0
-    desc = describe_images(s)
-    assert desc.loc["train", "shape"] == "3x16x16"
-    assert desc.loc["test", "NaN"] == 0
-    extremes = extreme_and_duplicate_images(s)
-    assert (extremes["also in another split"] == 0).all()
-
-
 @pytest.mark.slow
 def test_real_cifar10_facts(real_cifar10_root):
     root = real_cifar10_root
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        raw = data.load_cifar10(root, download=False)
+        raw = cifar.load_cifar10(root, download=False)
         s = data.cat_car_splits(root, download=False)
     assert raw.train_labels[0] == 6  # frog, before filtering
     assert torch.bincount(raw.train_labels).tolist() == [5000] * 10
@@ -254,35 +147,3 @@ def test_real_cifar10_facts(real_cifar10_root):
     assert raw.test_labels[0] == 3  # cat
     assert sum(s.sizes.values()) == 12000
     assert torch.bincount(s.test.tensors[1]).tolist() == [1000, 1000]
-
-
-class FakeTorchvisionCIFAR10:
-    """Stands in for torchvision's download: writes a synthetic copy."""
-
-    fail = False
-
-    def __init__(self, root, train, download):
-        assert download
-        data.write_synthetic_cifar10(root, 10, 2)
-        if self.fail:
-            raise OSError("connection reset halfway")
-
-
-def test_download_lands_whole(tmp_path, monkeypatch):
-    monkeypatch.setattr(data, "TVCIFAR10", FakeTorchvisionCIFAR10)
-    monkeypatch.setenv("BYHAND_CACHE", str(tmp_path / "cache"))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        s = data.cat_car_splits(tmp_path / "root", val_fraction=0.2)
-    assert s.sizes["test"] == 4
-    assert sorted(p.name for p in (tmp_path / "root").iterdir()) == [
-        data.FOLDER
-    ]
-
-
-def test_failed_download_leaves_nothing_half_written(tmp_path, monkeypatch):
-    monkeypatch.setattr(FakeTorchvisionCIFAR10, "fail", True)
-    monkeypatch.setattr(data, "TVCIFAR10", FakeTorchvisionCIFAR10)
-    with pytest.raises(data.DataError, match="connection reset halfway"):
-        data.cat_car_splits(tmp_path / "root")
-    assert list((tmp_path / "root").iterdir()) == []

@@ -9,9 +9,11 @@ import pytest
 import torch
 from torch.utils.data import Dataset
 
-from byhand import data
-from byhand import experiments as ex
+from byhand import cifar, data, evaluation, experiments, search
+from byhand import search as ex
+from byhand.compare import bitwise_diff, train_pair
 from byhand.logformat import logged_epochs, parse_log
+from byhand.testing import write_synthetic_cifar10
 
 # The tiny profile, with a learning rate that overflows to NaN at once.
 CONFIG = dataclasses.replace(ex.TINY, grid_lr=(0.05, 1e200))
@@ -35,7 +37,7 @@ class CountingDataset(Dataset):
 @pytest.fixture(scope="module")
 def splits(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("cifar")
-    root = data.write_synthetic_cifar10(tmp / "c", 20, 5)
+    root = write_synthetic_cifar10(tmp / "c", 20, 5)
     old = os.environ.get("BYHAND_CACHE")
     os.environ["BYHAND_CACHE"] = str(tmp / "cache")
     torch.set_default_dtype(torch.float64)
@@ -138,9 +140,9 @@ def test_test_evaluation_is_consistent(searched):
 def test_second_call_loads_and_changed_config_retrains(searched, monkeypatch):
     result, splits, results = searched
     calls = []
-    real = ex.train_pair
+    real = train_pair
     monkeypatch.setattr(
-        ex, "train_pair", lambda *a, **k: calls.append(1) or real(*a, **k)
+        search, "train_pair", lambda *a, **k: calls.append(1) or real(*a, **k)
     )
     again = ex.run_search(splits, CONFIG, results_dir=results)
     assert again.loaded_from_cache and not calls
@@ -174,7 +176,7 @@ def test_written_log_parses_back_to_the_recorded_losses(searched):
 
 
 def test_wilson_interval():
-    lo, hi = ex.wilson_interval(90, 100)
+    lo, hi = evaluation.wilson_interval(90, 100)
     assert lo == pytest.approx(0.8256, abs=1e-4)
     assert hi == pytest.approx(0.9448, abs=1e-4)
 
@@ -183,7 +185,7 @@ def test_profile_from_environment(monkeypatch):
     monkeypatch.setenv("BYHAND_SEARCH", "tiny")
     assert ex.config_from_env() is ex.TINY
     monkeypatch.setenv("BYHAND_SEARCH", "huge")
-    with pytest.raises(ValueError, match="not a profile"):
+    with pytest.raises(ValueError, match="not a search profile"):
         ex.config_from_env()
 
 
@@ -211,18 +213,20 @@ def test_default_search_on_real_data_agrees_bit_for_bit(
 
 def test_bitwise_diff():
     a = torch.tensor([1.0, float("nan"), float("inf")])
-    assert ex.bitwise_diff(a, a.clone()) == 0.0
-    assert ex.bitwise_diff(a, torch.tensor([1.0, 2.0, float("inf")])) == (
+    assert bitwise_diff(a, a.clone()) == 0.0
+    assert bitwise_diff(a, torch.tensor([1.0, 2.0, float("inf")])) == (
         math.inf
     )
     b = torch.tensor([1.0, float("nan"), float("inf")])
     b[0] = 1.0 + 2**-52
-    assert ex.bitwise_diff(a, b) == 2**-52
+    assert bitwise_diff(a, b) == 2**-52
 
 
 def test_command_without_data_says_how_to_fix(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(data, "_download", lambda root: 1 / 0)
-    code = ex.main(["--root", str(tmp_path / "none"), "--no-progress"])
+    monkeypatch.setattr(cifar, "_download", lambda root: 1 / 0)
+    code = experiments.main(
+        ["--root", str(tmp_path / "none"), "--no-progress"]
+    )
     assert code == 2
     assert "CIFAR10_ROOT" in capsys.readouterr().err
 
@@ -230,10 +234,10 @@ def test_command_without_data_says_how_to_fix(tmp_path, monkeypatch, capsys):
 def test_command_writes_the_log_and_prints_the_summary(
     tmp_path, monkeypatch, capsys
 ):
-    root = data.write_synthetic_cifar10(tmp_path / "c", 20, 5)
+    root = write_synthetic_cifar10(tmp_path / "c", 20, 5)
     monkeypatch.setenv("BYHAND_CACHE", str(tmp_path / "cache"))
     log = tmp_path / "gd.txt"
-    code = ex.main(
+    code = experiments.main(
         [
             "--root",
             str(root),

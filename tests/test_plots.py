@@ -7,19 +7,20 @@ import matplotlib.pyplot as plt
 import pytest
 import torch
 
-from byhand import data, plots
-from byhand import experiments as ex
+from byhand import cifar, data, plots
+from byhand import search as ex
+from byhand.testing import write_synthetic_cifar10
 
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("plots")
-    root = data.write_synthetic_cifar10(tmp / "c", 20, 5)
+    root = write_synthetic_cifar10(tmp / "c", 20, 5)
     torch.set_default_dtype(torch.float64)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         splits = data.cat_car_splits(root, val_fraction=0.2, download=False)
-        raw = data.load_cifar10(root, download=False)
+        raw = cifar.load_cifar10(root, download=False)
     config = dataclasses.replace(ex.TINY, grid_lr=(0.05, 1e200))
     result = ex.run_search(splits, config, results_dir=tmp / "r")
     return raw, splits, result

@@ -1,4 +1,4 @@
-"""Atomic writes: a file appears whole or not at all."""
+"""Files: where the project is, and writes that land whole or not at all."""
 
 from __future__ import annotations
 
@@ -7,6 +7,16 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+
+
+def project_root() -> Path:
+    """The project folder (Quarto's, else the checkout holding src/)."""
+    if "QUARTO_PROJECT_DIR" in os.environ:
+        return Path(os.environ["QUARTO_PROJECT_DIR"])
+    here = Path(__file__).resolve()
+    if (here.parents[2] / "pyproject.toml").exists():
+        return here.parents[2]
+    return Path.cwd()
 
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:

@@ -7,7 +7,8 @@ import hashlib
 import pandas as pd
 import torch
 
-from byhand.data import CIFAR10, CIFAR_CLASSES, CatCarSplits
+from byhand.cifar import CIFAR10, CIFAR_CLASSES
+from byhand.data import CatCarSplits
 
 SPLITS = ("train", "val", "test")
 

@@ -7,13 +7,16 @@ finite differences, (L(theta + h) - L(theta - h)) / 2h.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
 import torch
+from torchvision.transforms.v2 import functional as tvf
 
 from byhand.backprop import backpropagation, mse_loss
+from byhand.cifar import load_cifar10
 
 Backprop = Callable[[Any, torch.Tensor, torch.Tensor], None]
 
@@ -209,3 +212,23 @@ def summarize(table: pd.DataFrame, tol: dict[str, float]) -> pd.DataFrame:
     worst["tolerance"] = worst["method"].map(tol)
     worst["passed"] = worst["max_rel_error"] <= worst["tolerance"]
     return worst
+
+
+def grayscale_crops(
+    n: int = 5,
+    size: int = 24,
+    root: str | os.PathLike | None = None,
+    download: bool = True,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The first ``n`` training images as grayscale centre crops.
+
+    A stand-in for the course's five 24x24 MNIST crops (MNIST cannot be
+    downloaded everywhere): images (n, 1, size, size) on [0, 1] in the
+    default dtype and one-hot targets (n, 10) for a ``[576, 16, 10]`` net.
+    """
+    raw = load_cifar10(root, download=download)
+    gray = tvf.rgb_to_grayscale(raw.train_images[:n])
+    crops = tvf.center_crop(gray, [size, size])
+    X = crops.to(torch.get_default_dtype()) / 255
+    Y = torch.nn.functional.one_hot(raw.train_labels[:n], 10)
+    return X, Y.to(torch.get_default_dtype())

@@ -7,6 +7,7 @@ written file back, so a test can check the file against the records.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -106,3 +107,35 @@ def parse_log(text: str) -> list[dict[str, Any]]:
             key = "train_acc" if pending == "Training" else "val_acc"
             block[key] = float(line.removeprefix("Accuracy: "))
     return configs
+
+
+def course_log(
+    pairs: Sequence[Any],
+    *,
+    device: str,
+    batch_size: int,
+    n_epochs: int,
+    seed: int,
+    loss_fn: str = "CrossEntropyLoss()",
+) -> str:
+    """The whole file for trained pairs (`byhand.compare.PairResult`)."""
+    parts = [global_header(device, batch_size, n_epochs, loss_fn, seed)]
+    for p in pairs:
+        parts.append(config_header(p.lr, p.momentum, p.weight_decay))
+        for header, text, hist, suffix in (
+            (SGD_HEADER, p.log_sgd, p.sgd, ""),
+            (MANUAL_HEADER, p.log_manual, p.manual, "_manual"),
+        ):
+            parts.append(header)
+            if text:
+                parts.append(text.rstrip("\n"))
+            if hist.diverged:
+                parts.append(hist.message)
+            else:
+                parts.append(
+                    accuracies_block(
+                        p.final["train_acc" + suffix],
+                        p.final["val_acc" + suffix],
+                    )
+                )
+    return "\n".join(parts) + "\n"

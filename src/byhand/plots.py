@@ -5,14 +5,20 @@ Every figure has a title, labelled axes and says which split it shows.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import matplotlib.pyplot as plt
 import torch
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from byhand.data import CIFAR10, CatCarSplits
+from byhand.cifar import CIFAR10
+from byhand.data import CatCarSplits
+from byhand.results import SearchResult
 
 
-def _show(ax, img: torch.Tensor) -> None:
+def _show(ax: Axes, img: torch.Tensor) -> None:
     ax.imshow(img.permute(1, 2, 0).numpy(), interpolation="nearest")
     ax.set_xticks([])
     ax.set_yticks([])
@@ -52,7 +58,9 @@ def sample_grid(
     return fig
 
 
-def _grid(n: int, ncols: int, size: tuple[float, float]):
+def _grid(
+    n: int, ncols: int, size: tuple[float, float]
+) -> tuple[Figure, list[Axes]]:
     nrows = max(1, -(-n // ncols))
     fig, axes = plt.subplots(
         nrows,
@@ -62,17 +70,19 @@ def _grid(n: int, ncols: int, size: tuple[float, float]):
     )
     for ax in axes.flat[n:]:
         ax.axis("off")
-    return fig, axes.flat
+    return fig, list(axes.flat)
 
 
-def _label(row) -> str:
+def _label(row: Mapping[str, Any]) -> str:
     return (
         f"lr={row['lr']:g}, mom={row['momentum']:g}, "
         f"wd={row['weight_decay']:g}"
     )
 
 
-def sgd_vs_manual(result, source: str = "course", ncols: int = 3) -> Figure:
+def sgd_vs_manual(
+    result: SearchResult, source: str = "course", ncols: int = 3
+) -> Figure:
     """Training loss per epoch, torch.optim.SGD and manual, overlaid."""
     runs = result.runs[result.runs["source"] == source]
     fig, axes = _grid(len(runs), ncols, (4.0, 3.0))
@@ -103,7 +113,7 @@ def sgd_vs_manual(result, source: str = "course", ncols: int = 3) -> Figure:
     return fig
 
 
-def learning_curves(result, run: str | None = None) -> Figure:
+def learning_curves(result: SearchResult, run: str | None = None) -> Figure:
     """Loss and accuracy per epoch on the training and validation splits."""
     run = run or result.selected
     row = result.runs.set_index("run").loc[run]
@@ -132,7 +142,7 @@ def learning_curves(result, run: str | None = None) -> Figure:
     return fig
 
 
-def all_loss_curves(result, ymax: float = 1.0) -> Figure:
+def all_loss_curves(result: SearchResult, ymax: float = 1.0) -> Figure:
     """Training loss per epoch of every MyMLP run, one panel per lr.
 
     The y axis stops at ``ymax`` so that runs that blow up do not flatten
@@ -168,7 +178,7 @@ def all_loss_curves(result, ymax: float = 1.0) -> Figure:
     return fig
 
 
-def val_accuracy_heatmap(result) -> Figure:
+def val_accuracy_heatmap(result: SearchResult) -> Figure:
     """Final validation accuracy over the grid; diverged cells marked."""
     runs = result.runs[result.runs["model"] == "MyMLP"].copy()
     runs["column"] = [
@@ -226,7 +236,7 @@ def val_accuracy_heatmap(result) -> Figure:
     return fig
 
 
-def confusion_matrix_figure(result) -> Figure:
+def confusion_matrix_figure(result: SearchResult) -> Figure:
     """The selected model's confusion matrix on the test split."""
     classes = result.meta["classes"]
     cm = result.test["confusion"]
@@ -252,7 +262,9 @@ def confusion_matrix_figure(result) -> Figure:
     return fig
 
 
-def misclassified_gallery(result, splits: CatCarSplits, n: int = 12) -> Figure:
+def misclassified_gallery(
+    result: SearchResult, splits: CatCarSplits, n: int = 12
+) -> Figure:
     """The test images the selected model got wrong most confidently."""
     wrong = result.test["misclassified"][:n]
     fig, axes = _grid(max(len(wrong), 1), 6, (1.7, 2.3))

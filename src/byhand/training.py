@@ -26,7 +26,13 @@ EpochCallback = Callable[[int, nn.Module, float], None]
 
 
 class DivergenceWarning(UserWarning):
-    """Training stopped because the loss became NaN or infinite."""
+    """Training stopped: the loss became NaN or infinite, or exploded."""
+
+
+# A run has diverged when an epoch's mean loss exceeds this many times the
+# loss of its very first batch (at the initial parameters): training
+# lowers the loss, so a hundredfold rise means the steps are too large.
+EXPLODE_FACTOR = 100.0
 
 
 @dataclass
@@ -44,10 +50,6 @@ class History:
     diverged_at: tuple[int, int] | None = None  # (epoch, batch), 1-based
     message: str = ""
 
-    @property
-    def n_epochs(self) -> int:
-        return len(self.losses)
-
 
 def model_device(model: nn.Module) -> torch.device:
     """The device of the model's parameters (CPU for a parameterless one)."""
@@ -56,12 +58,20 @@ def model_device(model: nn.Module) -> torch.device:
     return torch.device("cpu")
 
 
+def model_dtype(model: nn.Module) -> torch.dtype:
+    """The floating dtype of the model's parameters (else the default)."""
+    for p in model.parameters():
+        if p.is_floating_point():
+            return p.dtype
+    return torch.get_default_dtype()
+
+
 def to_model(
-    imgs: torch.Tensor, labels: torch.Tensor, device: torch.device
+    imgs: torch.Tensor, labels: torch.Tensor, model: nn.Module
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Move a batch to ``device``, images in the default dtype (sec. 3.3)."""
-    imgs = imgs.to(device=device, dtype=torch.get_default_dtype())
-    return imgs, labels.to(device=device)
+    """Move a batch to the model's device and dtype (section 3.3)."""
+    imgs = imgs.to(device=model_device(model), dtype=model_dtype(model))
+    return imgs, labels.to(device=model_device(model))
 
 
 def _progress(
@@ -78,42 +88,55 @@ def _progress(
     )
 
 
+def _stop(history: History, message: str) -> History:
+    history.diverged = True
+    history.message = message
+    warnings.warn(message, DivergenceWarning, stacklevel=4)
+    return history
+
+
 def _run(
     n_epochs: int,
-    step: Callable[[], None],
     model: nn.Module,
     loss_fn: nn.Module,
     train_loader: Iterable,
+    *,
+    step: Callable[[], None],
     zero_grad: Callable[[], None],
     progress: bool | None,
     log: TextIO | None,
     on_epoch: EpochCallback | None,
     desc: str,
 ) -> History:
-    """The loop both trainers share; ``step`` is the only difference."""
-    device = model_device(model)
+    """The loop both trainers share; ``step`` is the only difference.
+
+    Stops early, marking the run diverged, when a batch's loss is not
+    finite or an epoch's mean loss passes ``EXPLODE_FACTOR`` times the
+    first batch's loss.
+    """
     history = History()
+    first_loss: float | None = None
     log_epochs = set(logged_epochs(n_epochs))
     model.train()
     for epoch in _progress(progress, n_epochs, desc):
         loss_train = 0.0
         n_batches = n_seen = n_right = 0
         for imgs, labels in train_loader:
-            imgs, labels = to_model(imgs, labels, device)
+            imgs, labels = to_model(imgs, labels, model)
             outputs = model(imgs)
             loss = loss_fn(outputs, labels)
             value = loss.item()
+            if first_loss is None:
+                first_loss = value
             if not math.isfinite(value):
-                history.diverged = True
                 history.diverged_at = (epoch, n_batches + 1)
-                history.message = (
+                zero_grad()
+                return _stop(
+                    history,
                     f"training diverged at epoch {epoch}, batch "
                     f"{n_batches + 1}: the loss is {value}; the learning "
-                    "rate is probably too large. This run was stopped."
+                    "rate is probably too large. This run was stopped.",
                 )
-                warnings.warn(history.message, DivergenceWarning, stacklevel=3)
-                zero_grad()
-                return history
             loss.backward()
             step()
             zero_grad()
@@ -134,6 +157,16 @@ def _run(
             )
         if on_epoch is not None:
             on_epoch(epoch, model, history.losses[-1])
+        assert first_loss is not None
+        if history.losses[-1] > EXPLODE_FACTOR * abs(first_loss):
+            history.diverged_at = (epoch, n_batches)
+            return _stop(
+                history,
+                f"training diverged at epoch {epoch}: the mean loss "
+                f"{history.losses[-1]:.3g} is over {EXPLODE_FACTOR:g} times "
+                f"the first batch's {first_loss:.3g}; the learning rate is "
+                "probably too large. This run was stopped.",
+            )
     return history
 
 
@@ -156,15 +189,15 @@ def train(
     """
     return _run(
         n_epochs,
-        optimizer.step,
         model,
         loss_fn,
         train_loader,
-        optimizer.zero_grad,
-        progress,
-        log,
-        on_epoch,
-        "SGD",
+        step=optimizer.step,
+        zero_grad=optimizer.zero_grad,
+        progress=progress,
+        log=log,
+        on_epoch=on_epoch,
+        desc="SGD",
     )
 
 
@@ -194,6 +227,18 @@ class ManualSGD:
         dampening: float = 0.0,
         nesterov: bool = False,
     ) -> None:
+        values = {
+            "lr": lr,
+            "weight_decay": weight_decay,
+            "momentum": momentum,
+            "dampening": dampening,
+        }
+        bad = [k for k, v in values.items() if not math.isfinite(v)]
+        if bad:
+            raise ValueError(
+                f"{', '.join(bad)} must be finite numbers, got "
+                + ", ".join(f"{k}={values[k]}" for k in bad)
+            )
         if lr < 0 or weight_decay < 0 or momentum < 0:
             raise ValueError(
                 f"lr, weight_decay and momentum must be >= 0, got lr={lr}, "
@@ -271,29 +316,34 @@ def train_manual_update(
     )
     return _run(
         n_epochs,
-        sgd.step,
         model,
         loss_fn,
         train_loader,
-        sgd.zero_grad,
-        progress,
-        log,
-        on_epoch,
-        "manual",
+        step=sgd.step,
+        zero_grad=sgd.zero_grad,
+        progress=progress,
+        log=log,
+        on_epoch=on_epoch,
+        desc="manual",
     )
 
 
 @torch.no_grad()
 def predict(model: nn.Module, loader: Iterable) -> tuple[torch.Tensor, ...]:
     """Logits and labels of every sample of ``loader``, on the CPU."""
-    device = model_device(model)
+    was_training = model.training
     model.eval()
     logits, targets = [], []
     for imgs, labels in loader:
-        imgs, labels = to_model(imgs, labels, device)
+        imgs, labels = to_model(imgs, labels, model)
         logits.append(model(imgs).cpu())
         targets.append(labels.cpu())
-    model.train()
+    model.train(was_training)
+    if not logits:
+        raise ValueError(
+            "the loader yielded no samples: the split is empty; use more "
+            "data or a larger validation fraction"
+        )
     return torch.cat(logits), torch.cat(targets)
 
 
@@ -312,3 +362,31 @@ def evaluate(
 def accuracy(model: nn.Module, loader: Iterable) -> float:
     """Fraction of samples whose argmax logit is the label."""
     return evaluate(model, loader)["accuracy"]
+
+
+@torch.no_grad()
+def dead_relu_fraction(model: nn.Module, loader: Iterable) -> float:
+    """Share of ReLU units that output 0 for every sample of ``loader``.
+
+    A "dead" unit passes no gradient, so it never recovers: a measure of
+    what a too-large learning rate did to a network.  NaN without ReLUs.
+    """
+    alive: dict[int, torch.Tensor] = {}
+
+    def hook(module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
+        fired = (output > 0).flatten(1).any(dim=0)
+        key = id(module)
+        alive[key] = alive[key] | fired if key in alive else fired
+
+    relus = [m for m in model.modules() if isinstance(m, nn.ReLU)]
+    handles = [m.register_forward_hook(hook) for m in relus]
+    try:
+        predict(model, loader)
+    finally:
+        for h in handles:
+            h.remove()
+    if not alive:
+        return math.nan
+    n_units = sum(a.numel() for a in alive.values())
+    n_dead = sum(int((~a).sum()) for a in alive.values())
+    return n_dead / n_units

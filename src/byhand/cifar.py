@@ -1,0 +1,250 @@
+"""Reading CIFAR-10: locate or download, unpickle safely, validate.
+
+Where the data comes from, in order: the ``root`` argument, the
+``CIFAR10_ROOT`` environment variable, else ``data/`` in the project, where
+torchvision downloads it on a connected machine.  A root holds the standard
+"python version" layout, ``<root>/cifar-10-batches-py/``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import shutil
+import socket
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from torchvision.datasets import CIFAR10 as TVCIFAR10
+
+from byhand._io import project_root
+
+FOLDER = "cifar-10-batches-py"
+TRAIN_FILES = [f"data_batch_{i}" for i in range(1, 6)]
+TEST_FILES = ["test_batch"]
+META_FILE = "batches.meta"
+CIFAR_CLASSES = [
+    "airplane", "automobile", "bird", "cat", "deer",
+    "dog", "frog", "horse", "ship", "truck",
+]  # fmt: skip
+# Our two classes, in CIFAR-10's order: label 0 = car, 1 = cat.
+# MD5s of the official release, as torchvision checks them.
+OFFICIAL_MD5 = dict(TVCIFAR10.train_list + TVCIFAR10.test_list)
+OFFICIAL_MD5[META_FILE] = TVCIFAR10.meta["md5"]
+_warned_roots: set[str] = set()
+
+
+class DataError(RuntimeError):
+    """CIFAR-10 is missing, incomplete or not valid."""
+
+
+# --------------------------------------------------------------- locating
+
+
+def resolve_root(root: str | os.PathLike | None = None) -> Path:
+    """``root``, else ``$CIFAR10_ROOT``, else ``<project>/data``."""
+    if root is not None:
+        return Path(root).expanduser()
+    if os.environ.get("CIFAR10_ROOT"):
+        return Path(os.environ["CIFAR10_ROOT"]).expanduser()
+    return project_root() / "data"
+
+
+# ---------------------------------------------------------------- reading
+
+
+class _BatchUnpickler(pickle.Unpickler):
+    """Unpickles only what a CIFAR-10 batch holds.
+
+    A pickle can call any importable function while it loads; a batch only
+    needs numpy's array reconstruction and dtypes (plus ``_codecs.encode``,
+    which Python 3 uses to pickle bytes at protocol 2).
+    """
+
+    ALLOWED: ClassVar[set[tuple[str, str]]] = {
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy.core.numeric", "_frombuffer"),
+        ("numpy._core.numeric", "_frombuffer"),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+        ("_codecs", "encode"),
+    }
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(
+                f"refusing to load {module}.{name}: not part of a CIFAR-10 "
+                "batch"
+            )
+        return super().find_class(module, name)
+
+
+def _unpickle(path: Path) -> dict:
+    try:
+        with open(path, "rb") as f:
+            obj = _BatchUnpickler(f, encoding="latin1").load()
+    except FileNotFoundError:
+        raise
+    except Exception as err:
+        raise DataError(
+            f"{path} is not a valid CIFAR-10 batch ({err}); delete the "
+            "folder and download again, or point CIFAR10_ROOT at a good copy"
+        ) from err
+    if not isinstance(obj, dict):
+        raise DataError(f"{path} is not a valid CIFAR-10 batch: not a dict")
+    return obj
+
+
+def load_batch(path: Path) -> tuple[torch.Tensor, torch.Tensor]:
+    """Images (n, 3, 32, 32) uint8 and labels (n,) int64 of one batch file.
+
+    Checks the keys, shapes, dtypes and label range, naming the file.
+    """
+    obj = _unpickle(path)
+
+    def bad(why: str) -> DataError:
+        return DataError(f"{path} is not a valid CIFAR-10 batch: {why}")
+
+    if "data" not in obj or "labels" not in obj:
+        raise bad(f"keys 'data' and 'labels' expected, found {sorted(obj)}")
+    data, labels = obj["data"], obj["labels"]
+    if not isinstance(data, np.ndarray) or data.dtype != np.uint8:
+        raise bad(
+            f"'data' must be a uint8 array, got {type(data).__name__}"
+            f" {getattr(data, 'dtype', '')}"
+        )
+    if data.ndim != 2 or data.shape[1] != 3 * 32 * 32:
+        raise bad(f"'data' must have shape (n, 3072), got {data.shape}")
+    labels = np.asarray(labels)
+    if labels.shape != (data.shape[0],) or labels.dtype.kind not in "iu":
+        raise bad(f"'labels' must be {data.shape[0]} integers")
+    if labels.size and (labels.min() < 0 or labels.max() > 9):
+        raise bad(
+            f"labels must lie in 0..9, found {labels.min()}..{labels.max()}"
+        )
+    images = torch.from_numpy(data).view(-1, 3, 32, 32)
+    return images, torch.from_numpy(labels.astype(np.int64))
+
+
+def _md5(path: Path) -> str:
+    h = hashlib.md5()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 22):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+@dataclass
+class CIFAR10:
+    """The whole data set as tensors, with where it came from."""
+
+    train_images: torch.Tensor  # (50000, 3, 32, 32) uint8
+    train_labels: torch.Tensor  # (50000,) int64, CIFAR-10 class ids
+    test_images: torch.Tensor
+    test_labels: torch.Tensor
+    root: Path
+    md5: dict[str, str]
+    official: bool
+
+    @property
+    def checksum(self) -> str:
+        """One digest of every file: keys caches of what was computed."""
+        return _checksum(self.md5)
+
+
+def _download(root: Path) -> None:
+    """torchvision's download into a temporary folder, then a rename."""
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=root, prefix=".download-"))
+    old_timeout = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(30)  # never hang on a dead connection
+    try:
+        TVCIFAR10(str(tmp), train=True, download=True)
+        os.replace(tmp / FOLDER, root / FOLDER)
+    finally:
+        socket.setdefaulttimeout(old_timeout)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def locate(
+    root: str | os.PathLike | None = None, download: bool = True
+) -> tuple[Path, dict[str, str], bool]:
+    """Find (downloading if allowed and needed) the batch files.
+
+    Returns the root, the MD5 of every file and whether they are the
+    official release's; warns once per root when they are not.
+    """
+    root = resolve_root(root)
+    folder = root / FOLDER
+    if not folder.is_dir() and download:
+        try:
+            _download(root)
+        except Exception as err:
+            raise DataError(
+                f"CIFAR-10 was not found in {folder} and could not be "
+                f"downloaded ({type(err).__name__}: {err}). Fix it either "
+                "way: set CIFAR10_ROOT (or pass root=) to a folder that "
+                f"holds {FOLDER}/, or connect to the internet so "
+                f"torchvision can download it into {root}."
+            ) from err
+    names = [*TRAIN_FILES, *TEST_FILES, META_FILE]
+    missing = [n for n in names if not (folder / n).is_file()]
+    if missing:
+        raise DataError(
+            f"CIFAR-10 is incomplete or missing in {folder}: "
+            f"{', '.join(missing)} not found. Set CIFAR10_ROOT (or pass "
+            f"root=) to a folder that holds {FOLDER}/, or delete {folder} "
+            "on a connected machine to download it again."
+        )
+    md5 = {n: _md5(folder / n) for n in names}
+    official = all(md5[n] == OFFICIAL_MD5[n] for n in names)
+    if not official and str(root) not in _warned_roots:
+        _warned_roots.add(str(root))
+        warnings.warn(
+            f"CIFAR-10 in {root} does not match the official release's "
+            "MD5 checksums; it is accepted because its batches are checked "
+            "instead (keys, shapes, dtypes, label range).",
+            stacklevel=3,
+        )
+    return root, md5, official
+
+
+def _checksum(md5: dict[str, str]) -> str:
+    joined = ",".join(f"{k}:{v}" for k, v in sorted(md5.items()))
+    return hashlib.sha256(joined.encode()).hexdigest()[:16]
+
+
+def load_cifar10(
+    root: str | os.PathLike | None = None, download: bool = True
+) -> CIFAR10:
+    """Read (downloading if allowed and needed) and validate CIFAR-10."""
+    return _read(*locate(root, download))
+
+
+def _read(root: Path, md5: dict[str, str], official: bool) -> CIFAR10:
+    """Unpickle and check the batches that `locate` found."""
+    folder = root / FOLDER
+    meta = _unpickle(folder / META_FILE)
+    if meta.get("label_names") != CIFAR_CLASSES:
+        raise DataError(
+            f"{folder / META_FILE} is not CIFAR-10's: label_names are "
+            f"{meta.get('label_names')}"
+        )
+    train = [load_batch(folder / n) for n in TRAIN_FILES]
+    test = load_batch(folder / TEST_FILES[0])
+    return CIFAR10(
+        train_images=torch.cat([x for x, _ in train]),
+        train_labels=torch.cat([y for _, y in train]),
+        test_images=test[0],
+        test_labels=test[1],
+        root=root,
+        md5=md5,
+        official=official,
+    )

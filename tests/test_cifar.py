@@ -1,0 +1,122 @@
+"""byhand.cifar: locating, downloading and validating CIFAR-10."""
+
+import os
+import pickle
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from byhand import cifar, data
+from byhand.testing import write_synthetic_cifar10
+
+
+def test_warns_once_for_unofficial_checksums(cifar_root):
+    with pytest.warns(UserWarning, match=str(cifar_root)):
+        data.cat_car_splits(cifar_root, download=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        data.cat_car_splits(cifar_root, download=False)
+
+
+def test_no_data_error_names_both_fixes(tmp_path, monkeypatch):
+    def offline(root):
+        raise OSError("no network")
+
+    monkeypatch.setattr(cifar, "_download", offline)
+    with pytest.raises(cifar.DataError) as err:
+        data.cat_car_splits(tmp_path / "nothing")
+    msg = str(err.value)
+    assert "CIFAR10_ROOT" in msg and "connect to the internet" in msg
+    assert not (tmp_path / "nothing" / cifar.FOLDER).exists()
+
+
+def test_missing_file_error(cifar_root):
+    (cifar_root / cifar.FOLDER / "data_batch_3").unlink()
+    with pytest.raises(cifar.DataError, match="data_batch_3 not found"):
+        data.cat_car_splits(cifar_root, download=False)
+
+
+def _rewrite(root, name, obj):
+    with open(root / cifar.FOLDER / name, "wb") as f:
+        pickle.dump(obj, f, protocol=2)
+
+
+@pytest.mark.parametrize(
+    ("obj", "why"),
+    [
+        ({"data": np.zeros((2, 3072), np.uint8)}, "keys 'data' and 'labels'"),
+        (
+            {"data": np.zeros((2, 100), np.uint8), "labels": [0, 1]},
+            r"shape \(n, 3072\)",
+        ),
+        ({"data": np.zeros((2, 3072), np.float32), "labels": [0, 1]}, "uint8"),
+        ({"data": np.zeros((2, 3072), np.uint8), "labels": [0, 12]}, "0..9"),
+        ([1, 2, 3], "not a dict"),
+    ],
+)
+def test_corrupt_batch_is_rejected_naming_the_file(cifar_root, obj, why):
+    _rewrite(cifar_root, "data_batch_2", obj)
+    with pytest.raises(cifar.DataError, match=why) as err:
+        cifar.load_cifar10(cifar_root, download=False)
+    assert "data_batch_2" in str(err.value)
+
+
+def test_truncated_batch_is_rejected(cifar_root):
+    path = cifar_root / cifar.FOLDER / "test_batch"
+    path.write_bytes(path.read_bytes()[:100])
+    with pytest.raises(cifar.DataError, match="test_batch"):
+        cifar.load_cifar10(cifar_root, download=False)
+
+
+class Exploit:
+    def __reduce__(self):
+        return (os.system, ("touch PWNED",))
+
+
+def test_malicious_pickle_is_refused(cifar_root, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _rewrite(cifar_root, "data_batch_1", {"data": Exploit(), "labels": []})
+    with pytest.raises(cifar.DataError, match="refusing to load") as err:
+        cifar.load_cifar10(cifar_root, download=False)
+    assert "data_batch_1" in str(err.value)
+    assert not (tmp_path / "PWNED").exists()
+
+
+def test_root_from_environment(cifar_root, monkeypatch):
+    monkeypatch.setenv("CIFAR10_ROOT", str(cifar_root))
+    assert cifar.resolve_root() == cifar_root
+    assert cifar.resolve_root("/elsewhere") == Path("/elsewhere")
+
+
+class FakeTorchvisionCIFAR10:
+    """Stands in for torchvision's download: writes a synthetic copy."""
+
+    fail = False
+
+    def __init__(self, root, train, download):
+        assert download
+        write_synthetic_cifar10(root, 10, 2)
+        if self.fail:
+            raise OSError("connection reset halfway")
+
+
+def test_download_lands_whole(tmp_path, monkeypatch):
+    monkeypatch.setattr(cifar, "TVCIFAR10", FakeTorchvisionCIFAR10)
+    monkeypatch.setenv("BYHAND_CACHE", str(tmp_path / "cache"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        s = data.cat_car_splits(tmp_path / "root", val_fraction=0.2)
+    assert s.sizes["test"] == 4
+    assert sorted(p.name for p in (tmp_path / "root").iterdir()) == [
+        cifar.FOLDER
+    ]
+
+
+def test_failed_download_leaves_nothing_half_written(tmp_path, monkeypatch):
+    monkeypatch.setattr(FakeTorchvisionCIFAR10, "fail", True)
+    monkeypatch.setattr(cifar, "TVCIFAR10", FakeTorchvisionCIFAR10)
+    with pytest.raises(cifar.DataError, match="connection reset halfway"):
+        data.cat_car_splits(tmp_path / "root")
+    assert list((tmp_path / "root").iterdir()) == []
