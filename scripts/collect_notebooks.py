@@ -68,9 +68,9 @@ def _strip_options(cell: nbformat.NotebookNode) -> None:
 def deliverable(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """The notebook a grader opens, from the kernel-executed one."""
     cells = list(nb.cells)
-    if cells and cells[0].cell_type in ("markdown", "raw"):
-        if cells[0].source.lstrip().startswith("---"):
-            cells[0] = _title_cell(cells[0].source)
+    first = cells[0] if cells else None
+    if first is not None and first.source.lstrip().startswith("---"):
+        cells[0] = _title_cell(first.source)
     for cell in cells:
         if cell.cell_type == "code":
             _strip_options(cell)
