@@ -10,12 +10,16 @@ outputs and mangle DataFrame HTML (see the project's quarto notes).
 Each notebook gets a title cell instead of the YAML front matter, a
 ``python3`` kernelspec without the rendering machine's path, and code
 cells without Quarto's ``#|`` option lines (a cell's label is kept in its
-metadata).
+metadata).  Quarto's cross-references mean nothing to Jupyter, so each
+figure and table gets its number and caption in a Markdown cell, and
+``@fig-x``, ``@tbl-x`` and ``@eq-x`` become "Figure 1", "Table 2" and
+"equation (3)".
 """
 
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -55,14 +59,63 @@ def _title_cell(front_matter: str) -> nbformat.NotebookNode:
     return nbformat.v4.new_markdown_cell("\n\n".join(lines))
 
 
-def _strip_options(cell: nbformat.NotebookNode) -> None:
+def _strip_options(cell: nbformat.NotebookNode) -> dict[str, str]:
+    """Drop the ``#|`` lines; return them as options (label kept)."""
     lines = cell.source.splitlines()
-    options = [ln for ln in lines if ln.startswith("#|")]
-    for ln in options:
-        key, _, value = ln[2:].partition(":")
-        if key.strip() == "label":
-            cell.metadata["label"] = value.strip()
+    options = {}
+    for ln in lines:
+        if ln.startswith("#|"):
+            key, _, value = ln[2:].partition(":")
+            options[key.strip()] = value.strip().strip("'\"")
+    if "label" in options:
+        cell.metadata["label"] = options["label"]
     cell.source = "\n".join(ln for ln in lines if not ln.startswith("#|"))
+    return options
+
+
+KIND = {"fig": "Figure", "tbl": "Table"}
+EQUATION = re.compile(r"\$\$(.*?)\$\$\s*\{#(eq-[\w-]+)\}", re.S)
+
+
+def _number(cells: list) -> list:
+    """Number figures, tables and equations; resolve references to them."""
+    names: dict[str, str] = {}
+    counts = {"fig": 0, "tbl": 0, "eq": 0}
+    out = []
+    for cell in cells:
+        if cell.cell_type == "markdown":
+
+            def tag(m: re.Match) -> str:
+                counts["eq"] += 1
+                names[m.group(2)] = f"equation ({counts['eq']})"
+                return f"$${m.group(1).rstrip()}\n\\tag{{{counts['eq']}}}\n$$"
+
+            cell.source = EQUATION.sub(tag, cell.source)
+            out.append(cell)
+            continue
+        options = _strip_options(cell) if cell.cell_type == "code" else {}
+        label = options.get("label", "")
+        kind = label[:3]
+        if kind not in KIND:
+            out.append(cell)
+            continue
+        counts[kind] += 1
+        names[label] = f"{KIND[kind]} {counts[kind]}"
+        caption = options.get(f"{kind}-cap", "")
+        text = f"**{names[label]}.** {caption}".strip()
+        caption_cell = nbformat.v4.new_markdown_cell(text)
+        # Tables are captioned above, figures below, as in the report.
+        out += [caption_cell, cell] if kind == "tbl" else [cell, caption_cell]
+
+    def resolve(m: re.Match) -> str:
+        return names.get(m.group(1), m.group(0))
+
+    for cell in out:
+        if cell.cell_type == "markdown":
+            cell.source = re.sub(
+                r"(?<![\w@])@((?:fig|tbl|eq)-[\w-]*\w)", resolve, cell.source
+            )
+    return out
 
 
 def deliverable(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -71,8 +124,9 @@ def deliverable(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     first = cells[0] if cells else None
     if first is not None and first.source.lstrip().startswith("---"):
         cells[0] = _title_cell(first.source)
+    cells = _number(cells)
     for cell in cells:
-        if cell.cell_type == "code":
+        if cell.cell_type == "code" and "#|" in cell.source:
             _strip_options(cell)
         cell.pop("id", None)
     nb.cells = cells

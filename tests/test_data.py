@@ -9,6 +9,7 @@ from PIL import Image
 from torchvision import transforms
 
 from byhand import cifar, data
+from byhand.testing import write_synthetic_cifar10
 
 
 def splits_quietly(root, **kw):
@@ -33,6 +34,7 @@ def test_label_mapping_follows_cifar_ids(cifar_root):
     raw = cifar.load_cifar10(cifar_root, download=False)
     for split, labels in (
         ("train", raw.train_labels),
+        ("val", raw.train_labels),  # validation comes from training
         ("test", raw.test_labels),
     ):
         cifar_ids = labels[s.index[split]]
@@ -147,3 +149,71 @@ def test_real_cifar10_facts(real_cifar10_root):
     assert raw.test_labels[0] == 3  # cat
     assert sum(s.sizes.values()) == 12000
     assert torch.bincount(s.test.tensors[1]).tolist() == [1000, 1000]
+
+
+def test_test_split_uses_the_training_statistics(tmp_path, monkeypatch):
+    # Test images 40 levels brighter: their own statistics differ clearly
+    # from the training split's, so using them would show.
+    root = write_synthetic_cifar10(tmp_path / "c", 20, 10, test_shift=40.0)
+    monkeypatch.setenv("BYHAND_CACHE", str(tmp_path / "cache"))
+    s = splits_quietly(root, val_fraction=0.2)
+    t01 = s.images["test"].double() / 255
+    expected = (t01 - s.mean[:, None, None]) / s.std[:, None, None]
+    torch.testing.assert_close(s.test.tensors[0], expected)
+    # Standardized with the training statistics, brighter stays brighter.
+    assert (s.test.tensors[0].mean(dim=(0, 2, 3)) > 0.3).all()
+    own = t01.mean(dim=(0, 2, 3))
+    assert ((own - s.mean).abs() > 0.1).all()
+
+
+def test_training_statistics_are_the_training_splits(cifar_root):
+    s = splits_quietly(cifar_root, val_fraction=0.2)
+    x = s.train.tensors[0]
+    torch.testing.assert_close(
+        x.std(dim=(0, 2, 3)), torch.ones(3), atol=1e-12, rtol=0
+    )
+
+
+def test_empty_validation_split_is_a_clear_error(cifar_root):
+    # 20 images per class: 1 % of them rounds to no validation image.
+    with pytest.raises(data.DataError, match="validation split empty"):
+        splits_quietly(cifar_root, val_fraction=0.01)
+
+
+def test_unwritable_cache_warns_and_carries_on(
+    cifar_root, tmp_path, monkeypatch
+):
+    blocker = tmp_path / "file"
+    blocker.write_text("a file, not a folder")
+    monkeypatch.setenv("BYHAND_CACHE", str(blocker / "cache"))
+    with pytest.warns(UserWarning, match="BYHAND_CACHE"):
+        s = data.cat_car_splits(cifar_root, download=False)
+    assert s.sizes["test"] == 10
+
+
+def _cached(tmp_path):
+    (path,) = (tmp_path / "cache").glob("catcar-*.pt")
+    return path
+
+
+@pytest.mark.parametrize(
+    "damage",
+    ["small images", "one label", "other keys", "other source"],
+)
+def test_cache_with_wrong_content_is_rebuilt(cifar_root, tmp_path, damage):
+    good = splits_quietly(cifar_root)
+    path = _cached(tmp_path)
+    small = torch.load(path, weights_only=True)
+    if damage == "small images":
+        small["x_train"] = small["x_train"][:, :, :8, :8].contiguous()
+    elif damage == "one label":
+        small["y_train"] = torch.zeros_like(small["y_train"])
+    elif damage == "other keys":
+        small = {"images": small["x_train"]}
+    else:
+        small["checksum"] = "0" * 16
+    torch.save(small, path)
+    with pytest.warns(UserWarning, match="corrupt"):
+        again = data.cat_car_splits(cifar_root, download=False)
+    assert torch.equal(good.train.tensors[0], again.train.tensors[0])
+    assert torch.equal(good.train.tensors[1], again.train.tensors[1])

@@ -19,6 +19,22 @@ def project_root() -> Path:
     return Path.cwd()
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _usual_mode(path: Path, base: int) -> None:
+    """Give a temporary file or folder the mode a plain create would.
+
+    ``mkstemp`` and ``mkdtemp`` make private 0600/0700 entries; the
+    results and the log are ordinary project files (0644/0755 under the
+    usual umask).
+    """
+    os.chmod(path, base & ~_umask())
+
+
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     """Call ``write(tmp)`` on a temporary file, then rename it to ``path``."""
     path = Path(path)
@@ -27,6 +43,7 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     os.close(fd)
     try:
         write(Path(tmp))
+        _usual_mode(Path(tmp), 0o666)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -44,6 +61,7 @@ def atomic_dir(path: Path, fill: Callable[[Path], None]) -> None:
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}."))
     try:
         fill(tmp)
+        _usual_mode(tmp, 0o777)
         if path.exists():
             old = path.with_name(f".{path.name}.old")
             shutil.rmtree(old, ignore_errors=True)

@@ -183,6 +183,11 @@ def locate(
     """
     root = resolve_root(root)
     folder = root / FOLDER
+    if root.name == FOLDER or (root / TRAIN_FILES[0]).is_file():
+        raise DataError(
+            f"{root} is the {FOLDER} folder itself; point CIFAR10_ROOT (or "
+            f"root=) at its parent, {root.parent}"
+        )
     if not folder.is_dir() and download:
         try:
             _download(root)

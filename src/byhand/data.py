@@ -63,7 +63,7 @@ class CatCarSplits:
         }
 
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 
 def cache_dir() -> Path:
@@ -85,7 +85,9 @@ def _cat_car_resized(
     path = cache_dir() / f"catcar-v{CACHE_VERSION}-{checksum}-{size}px.pt"
     if path.exists():
         try:
-            return torch.load(path, weights_only=True)
+            small = torch.load(path, weights_only=True)
+            _check_cache(small, checksum, size)
+            return small
         except Exception as err:
             warnings.warn(
                 f"cache file {path} is corrupt ({err}); rebuilding it",
@@ -108,9 +110,42 @@ def _cat_car_resized(
         "x_test": test_all[pos_test].contiguous(),
         "y_test": lut[raw.test_labels[pos_test]],
         "pos_test": pos_test,
+        "checksum": checksum,
     }
-    atomic_write(path, lambda tmp: torch.save(small, tmp))
+    try:
+        atomic_write(path, lambda tmp: torch.save(small, tmp))
+    except OSError as err:
+        warnings.warn(
+            f"cannot write the resize cache in {path.parent} ({err}); "
+            "carrying on without it. Set BYHAND_CACHE to a writable folder "
+            "to make the next load fast.",
+            stacklevel=3,
+        )
     return small
+
+
+def _check_cache(small: object, checksum: str, size: int) -> None:
+    """Raise ValueError unless ``small`` is what `_cat_car_resized` saves."""
+    if not isinstance(small, dict):
+        raise ValueError("not a dict")
+    keys = {"x_train", "y_train", "pos_train", "x_test", "y_test"}
+    keys |= {"pos_test", "checksum"}
+    if set(small) != keys:
+        raise ValueError(f"keys {sorted(small)} instead of {sorted(keys)}")
+    if small["checksum"] != checksum:
+        raise ValueError("made from other source files")
+    for part in ("train", "test"):
+        x, y = small[f"x_{part}"], small[f"y_{part}"]
+        pos = small[f"pos_{part}"]
+        if x.dtype != torch.uint8 or tuple(x.shape[1:]) != (3, size, size):
+            raise ValueError(
+                f"{part} images are {x.dtype} {tuple(x.shape)}, not uint8 "
+                f"(n, 3, {size}, {size})"
+            )
+        if not len(x) == len(y) == len(pos) or y.dtype != torch.int64:
+            raise ValueError(f"{part} images, labels and positions differ")
+        if set(y.unique().tolist()) != set(range(len(CLASSES))):
+            raise ValueError(f"{part} labels are not {list(range(2))}")
 
 
 def stratified_split(
@@ -160,6 +195,13 @@ def cat_car_splits(
     y_trainval, y_test = small["y_train"], small["y_test"]
     train_all, test_all = small["x_train"], small["x_test"]
     tr, va = stratified_split(y_trainval, val_fraction, seed)
+    if len(va) == 0 or len(tr) == 0:
+        empty = "validation" if len(va) == 0 else "training"
+        raise DataError(
+            f"val_fraction={val_fraction} of {len(y_trainval)} training "
+            f"images leaves the {empty} split empty; use a val_fraction "
+            "that keeps both splits non-empty"
+        )
     images = {"train": train_all[tr], "val": train_all[va], "test": test_all}
     labels = {"train": y_trainval[tr], "val": y_trainval[va], "test": y_test}
     index = {"train": pos_train[tr], "val": pos_train[va], "test": pos_test}

@@ -19,6 +19,10 @@ CHANCE = 0.55
 FLAT = 0.02
 
 
+def _count(n: int, noun: str = "configuration") -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def _pct(x: float) -> str:
     return f"{100 * x:.1f} %"
 
@@ -83,14 +87,14 @@ def failures(result: SearchResult) -> str | None:
     parts = []
     if len(diverged):
         parts.append(
-            f"{len(diverged)} configuration(s) diverged (loss not finite or "
-            f"exploding) and were stopped: {names(diverged)}."
+            f"{_count(len(diverged))} diverged (loss not finite or "
+            f"exploding) and stopped: {names(diverged)}."
         )
     if len(stalled):
         dead = stalled["dead_relu"]
         best = result.selected_row()
         parts.append(
-            f"{len(stalled)} configuration(s) trained but ended at chance "
+            f"{_count(len(stalled))} trained but ended at chance "
             f"level (validation accuracy at most {_pct(CHANCE)}): "
             f"{names(stalled)}. Measured on the validation images, "
             f"{_pct(dead.min())} to {_pct(dead.max())} of their hidden ReLU "

@@ -16,21 +16,27 @@ def write_synthetic_cifar10(
     n_train_per_class: int = 10,
     n_test_per_class: int = 4,
     seed: int = 0,
+    *,
+    noise: float = 40.0,
+    test_shift: float = 0.0,
 ) -> Path:
     """Write a tiny, learnable CIFAR-10 in the official pickle layout.
 
     For tests and quick runs without the real data: each class has its own
-    mean colour plus noise, so a classifier can learn it.  Returns ``root``.
+    mean colour plus Gaussian ``noise`` (std, in pixel values), so a
+    classifier can learn it; ``test_shift`` brightens the test images, so
+    statistics of the test set differ from the training set's.  Returns
+    ``root``.
     """
     rng = np.random.default_rng(seed)
     folder = Path(root) / FOLDER
     folder.mkdir(parents=True, exist_ok=True)
     colours = rng.uniform(40, 215, size=(10, 3))
 
-    def batch(n_per_class: int, label: str) -> dict:
+    def batch(n_per_class: int, label: str, shift: float = 0.0) -> dict:
         labels = np.tile(np.arange(10), n_per_class)
-        noise = rng.normal(0, 40, size=(len(labels), 3, 32 * 32))
-        data = colours[labels][:, :, None] + noise
+        pixels = rng.normal(shift, noise, size=(len(labels), 3, 32 * 32))
+        data = colours[labels][:, :, None] + pixels
         data = np.clip(data, 0, 255).astype(np.uint8).reshape(-1, 3072)
         return {
             "batch_label": label,
@@ -45,7 +51,8 @@ def write_synthetic_cifar10(
         with open(folder / name, "wb") as f:
             pickle.dump(batch(max(n, 1), name), f, protocol=2)
     with open(folder / "test_batch", "wb") as f:
-        pickle.dump(batch(n_test_per_class, "test"), f, protocol=2)
+        test = batch(n_test_per_class, "test", test_shift)
+        pickle.dump(test, f, protocol=2)
     with open(folder / META_FILE, "wb") as f:
         meta = {
             "label_names": CIFAR_CLASSES,

@@ -1,0 +1,255 @@
+"""Check the rendered deliverables as a grader opens them.
+
+``python -m byhand.check_output _output`` (run at the end of
+``scripts/render.sh``) lists every problem and exits 1 if there is any:
+
+* the PDF's text holds raw Quarto markup (``:::``, ``?@``, ``#| ``);
+* a ``@fig-``/``@tbl-`` label cited in ``report.qmd`` has no numbered
+  float in the report (its HTML version is read to map labels to
+  numbers; the PDF must hold the same "Figure N"/"Table N" caption);
+* a deliverable notebook is not valid nbformat 4, lacks the python3
+  kernelspec or carries a path of the rendering machine;
+* a chapter cell that shows output has none in its notebook, a table
+  cell has no ``<table`` in its HTML output, or a figure cell no PNG;
+* a notebook's Markdown keeps a Quarto reference (``@fig-``, ``@tbl-``,
+  ``@eq-``) or label (``{#eq-``) that Jupyter cannot resolve.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import html
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import jupytext
+import nbformat
+
+NOTEBOOKS = ("backpropagation", "gradient_descent")
+RAW_MARKUP = (":::", "?@", "#| ")
+KIND = {"fig": "Figure", "tbl": "Table"}
+
+
+def pdf_text(pdf: Path) -> str:
+    """The PDF's text: pdftotext when installed, else pypdf."""
+    if shutil.which("pdftotext"):
+        done = subprocess.run(
+            ["pdftotext", "-layout", str(pdf), "-"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return done.stdout
+    from pypdf import PdfReader
+
+    return "\n".join(p.extract_text() or "" for p in PdfReader(pdf).pages)
+
+
+def cited_labels(report_qmd: str) -> list[str]:
+    """``fig-``/``tbl-`` labels cited with ``@`` in the report's source."""
+    found = re.findall(r"(?<![\w@])@((?:fig|tbl)-[\w-]*\w)", report_qmd)
+    return sorted(set(found))
+
+
+def label_numbers(report_html: str) -> dict[str, str]:
+    """``{label: "Figure 3"}`` from the cross-reference links of the HTML."""
+    numbers = {}
+    for href, text in re.findall(
+        r'<a href="#((?:fig|tbl)-[\w-]+)"[^>]*>(.*?)</a>', report_html, re.S
+    ):
+        text = html.unescape(re.sub(r"<[^>]+>", "", text)).strip()
+        text = text.replace("\xa0", " ")
+        if re.fullmatch(r"(Figure|Table) \d+", text):
+            numbers.setdefault(href, text)
+    return numbers
+
+
+def check_report(
+    text: str, report_qmd: str, report_html: str | None
+) -> list[str]:
+    """Problems of the PDF's text against the labels the source cites."""
+    problems = [
+        f"report.pdf shows raw markup {m!r}: {_context(text, m)}"
+        for m in RAW_MARKUP
+        if m in text
+    ]
+    flat = re.sub(r"\s+", " ", text)
+    numbers = label_numbers(report_html) if report_html is not None else {}
+    for label in cited_labels(report_qmd):
+        number = numbers.get(label)
+        if report_html is not None and number is None:
+            problems.append(f"@{label} is not a numbered cross-reference")
+            continue
+        kind = KIND[label[:3]]
+        # Without the HTML, at least the kind must be numbered somewhere.
+        want = number or f"{kind} "
+        pattern = re.escape(want) + (r":" if number else r"\d+:")
+        if not re.search(pattern, flat):
+            problems.append(
+                f"@{label}: no caption '{want}:' in the PDF (not numbered)"
+            )
+    return problems
+
+
+def _context(text: str, marker: str) -> str:
+    i = text.index(marker)
+    return repr(text[max(0, i - 30) : i + 50])
+
+
+def check_notebook_file(path: Path, machine_paths: Sequence[str]) -> list:
+    """Valid nbformat 4, a python3 kernelspec, no path of this machine."""
+    if not path.is_file():
+        return [f"{path.name}: missing"]
+    raw = path.read_text()
+    try:
+        nb = nbformat.reads(raw, as_version=4)
+        nbformat.validate(nb)
+    except Exception as err:
+        return [f"{path.name}: not valid nbformat 4 ({err})"]
+    problems = []
+    spec = nb.metadata.get("kernelspec", {})
+    if spec.get("name") != "python3":
+        problems.append(f"{path.name}: no python3 kernelspec")
+    if "path" in spec:
+        problems.append(f"{path.name}: the kernelspec carries a path")
+    for p in machine_paths:
+        if p and len(p) > 1 and p in raw:
+            problems.append(f"{path.name}: carries a machine path {p!r}")
+    for cell in nb.cells:
+        if cell.cell_type != "markdown":
+            continue
+        for ref in re.findall(
+            r"@(?:fig|tbl|eq)-[\w-]+|\{#\w+-[\w-]+\}", cell.source
+        ):
+            problems.append(f"{path.name}: unresolved Quarto markup {ref}")
+    return problems
+
+
+def _options(source: str) -> dict[str, str]:
+    out = {}
+    for line in source.splitlines():
+        if line.startswith("#|"):
+            key, _, value = line[2:].partition(":")
+            out[key.strip()] = value.strip()
+    return out
+
+
+def shows_output(source: str) -> bool:
+    """Does this cell display something: a last expression or a print?"""
+    opts = _options(source)
+    if opts.get("include") == "false" or opts.get("output") == "false":
+        return False
+    label = opts.get("label", "")
+    if label.startswith(("fig-", "tbl-")):
+        return True
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return True
+    if tree.body and isinstance(tree.body[-1], ast.Expr):
+        return True
+    return any(
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "print"
+        for node in ast.walk(tree)
+    )
+
+
+def check_chapter_outputs(qmd: Path, nb_path: Path) -> list[str]:
+    """Every chapter cell that shows output has it, in its rich form."""
+    if not nb_path.is_file():
+        return []  # reported by check_notebook_file
+    chapter = jupytext.reads(qmd.read_text(), fmt="Rmd")
+    sources = [c.source for c in chapter.cells if c.cell_type == "code"]
+    try:
+        nb = nbformat.reads(nb_path.read_text(), as_version=4)
+    except Exception:
+        return []  # reported by check_notebook_file
+    cells = [c for c in nb.cells if c.cell_type == "code"]
+    name = nb_path.name
+    if len(cells) != len(sources):
+        return [
+            f"{name}: {len(cells)} code cells, the chapter has {len(sources)}"
+        ]
+    problems = []
+    for i, (src, cell) in enumerate(zip(sources, cells, strict=True)):
+        label = _options(src).get("label", f"code cell {i + 1}")
+        if not shows_output(src):
+            continue
+        data = {}
+        for out in cell.get("outputs", []):
+            data.update(out.get("data", {}))
+            if out.get("output_type") == "stream":
+                data.setdefault("text/plain", out.get("text", ""))
+            if out.get("output_type") == "error":
+                problems.append(f"{name}: {label} raised {out.get('ename')}")
+        if not cell.get("outputs"):
+            problems.append(f"{name}: {label} shows no output")
+        elif label.startswith("tbl-") and "<table" not in str(
+            data.get("text/html", "")
+        ):
+            problems.append(f"{name}: {label} has no HTML <table> output")
+        elif label.startswith("fig-") and "image/png" not in data:
+            problems.append(f"{name}: {label} has no PNG figure")
+    return problems
+
+
+def check(output: Path, project: Path) -> list[str]:
+    """Every problem of a rendered output folder (empty: all good)."""
+    problems = []
+    pdf = output / "report.pdf"
+    report_qmd = (project / "report.qmd").read_text()
+    index = output / "index.html"
+    report_html = index.read_text() if index.is_file() else None
+    if report_html is None:
+        problems.append("index.html (the report as HTML) is missing")
+    if pdf.is_file():
+        problems += check_report(pdf_text(pdf), report_qmd, report_html)
+    else:
+        problems.append("report.pdf is missing")
+    machine = [str(project.resolve()), str(Path.home())]
+    for name in NOTEBOOKS:
+        nb_path = output / f"{name}.ipynb"
+        problems += check_notebook_file(nb_path, machine)
+        problems += check_chapter_outputs(
+            project / "chapters" / f"{name}.qmd", nb_path
+        )
+    return problems
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m byhand.check_output",
+        description="Check the rendered report and notebooks.",
+    )
+    parser.add_argument("output", type=Path, help="the render's output folder")
+    parser.add_argument(
+        "--project",
+        type=Path,
+        default=Path(os.environ.get("QUARTO_PROJECT_DIR", ".")),
+        help="the project folder (holds report.qmd and chapters/)",
+    )
+    args = parser.parse_args(argv)
+    problems = check(args.output, args.project)
+    for p in problems:
+        print(f"problem: {p}")
+    pdf = args.output / "report.pdf"
+    pages = ""
+    if pdf.is_file():
+        from pypdf import PdfReader
+
+        pages = f", report.pdf has {len(PdfReader(pdf).pages)} pages"
+    verdict = f"{len(problems)} problem(s)" if problems else "all passed"
+    print(f"check_output: {verdict}{pages}")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,260 @@
+"""byhand.check_output tells good rendered deliverables from broken ones.
+
+Small fixtures stand in for a render: a PDF written by matplotlib, the
+report's HTML cross-references, two chapters and their notebooks.  The
+last test renders the real project with Quarto (skipped without it).
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import matplotlib
+import nbformat
+import pytest
+from matplotlib.figure import Figure
+
+from byhand import check_output as co
+from byhand.testing import write_synthetic_cifar10
+
+ROOT = Path(__file__).resolve().parents[1]
+
+CHAPTER = """---
+title: "A chapter"
+---
+
+Text with @tbl-x.
+
+```{python}
+#| label: setup
+#| include: false
+import pandas as pd
+```
+
+```{python}
+#| label: tbl-x
+#| tbl-cap: "A table."
+pd.DataFrame({"a": [1]})
+```
+
+```{python}
+#| label: printing
+x = 1
+print(x)
+```
+
+```{python}
+#| label: quiet
+y = 2
+```
+"""
+REPORT = "See @tbl-b and @fig-a.\n"
+HTML = (
+    '<a href="#tbl-b" class="quarto-xref">Table&nbsp;1</a> '
+    '<a href="#fig-a" class="quarto-xref">Figure 1</a>'
+)
+PDF_TEXT = "Table 1: A table.\nFigure 1: A figure.\nSee Table 1."
+
+
+def write_pdf(path: Path, text: str) -> None:
+    # TrueType fonts keep the text extractable (pdftotext and pypdf).
+    with matplotlib.rc_context({"pdf.fonttype": 42}):
+        fig = Figure(figsize=(6, 3))
+        for i, line in enumerate(text.splitlines()):
+            fig.text(0.05, 0.9 - 0.15 * i, line)
+        fig.savefig(path)
+
+
+def notebook(**change) -> nbformat.NotebookNode:
+    table = {"text/html": "<table><tr><td>1</td></tr></table>"}
+    cells = [
+        nbformat.v4.new_markdown_cell("# A chapter"),
+        nbformat.v4.new_code_cell("import pandas as pd"),
+        nbformat.v4.new_code_cell(
+            'pd.DataFrame({"a": [1]})',
+            outputs=[
+                nbformat.v4.new_output(
+                    "execute_result",
+                    {**table, "text/plain": "a 1"},
+                    execution_count=1,
+                )
+            ],
+        ),
+        nbformat.v4.new_code_cell(
+            "x = 1\nprint(x)",
+            outputs=[nbformat.v4.new_output("stream", text="1\n")],
+        ),
+        nbformat.v4.new_code_cell("y = 2"),
+    ]
+    nb = nbformat.v4.new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {
+        "display_name": "Python 3",
+        "language": "python",
+        "name": "python3",
+    }
+    for key, value in change.items():
+        if key == "outputs":
+            nb.cells[2].outputs = value
+        elif key == "markdown":
+            nb.cells[0].source = value
+        elif value is None:
+            del nb.metadata[key]
+        else:
+            nb.metadata[key] = value
+    return nb
+
+
+@pytest.fixture
+def rendered(tmp_path):
+    project, out = tmp_path / "project", tmp_path / "_output"
+    (project / "chapters").mkdir(parents=True)
+    out.mkdir()
+    (project / "report.qmd").write_text(REPORT)
+    for name in co.NOTEBOOKS:
+        (project / "chapters" / f"{name}.qmd").write_text(CHAPTER)
+        nbformat.write(notebook(), out / f"{name}.ipynb")
+    (out / "index.html").write_text(HTML)
+    write_pdf(out / "report.pdf", PDF_TEXT)
+    return project, out
+
+
+def test_good_output_passes(rendered):
+    project, out = rendered
+    assert co.check(out, project) == []
+    assert co.main([str(out), "--project", str(project)]) == 0
+
+
+def test_pdf_text_without_pdftotext(rendered, monkeypatch):
+    _, out = rendered
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    assert "Figure 1: A figure." in co.pdf_text(out / "report.pdf")
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (PDF_TEXT + "\n::: {#tbl-b .cell tbl-cap='A'}", "raw markup ':::'"),
+        (PDF_TEXT + "\nSee ?@tbl-b.", "raw markup '?@'"),
+        (PDF_TEXT + "\n#| label: tbl-b", "raw markup '#| '"),
+        ("Table 1: A table.\nSee Figure 1.", "@fig-a: no caption"),
+    ],
+)
+def test_broken_pdf_is_reported(rendered, text, problem, capsys):
+    project, out = rendered
+    write_pdf(out / "report.pdf", text)
+    problems = co.check(out, project)
+    assert any(problem in p for p in problems), problems
+    assert co.main([str(out), "--project", str(project)]) == 1
+    assert "problem:" in capsys.readouterr().out
+
+
+def test_unnumbered_reference_is_reported(rendered):
+    project, out = rendered
+    (out / "index.html").write_text(HTML.replace("Figure 1", "?@fig-a"))
+    assert "@fig-a is not a numbered cross-reference" in co.check(out, project)
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"kernelspec": None}, "no python3 kernelspec"),
+        (
+            {
+                "kernelspec": {
+                    "display_name": "Python 3",
+                    "name": "python3",
+                    "path": "/somewhere",
+                }
+            },
+            "kernelspec carries a path",
+        ),
+        ({"outputs": []}, "tbl-x shows no output"),
+        (
+            {
+                "outputs": [
+                    nbformat.v4.new_output(
+                        "execute_result",
+                        {"text/html": "</div>", "text/plain": "a 1"},
+                        execution_count=1,
+                    )
+                ]
+            },
+            "tbl-x has no HTML <table> output",
+        ),
+        ({"markdown": "See @tbl-x."}, "unresolved Quarto markup @tbl-x"),
+    ],
+)
+def test_broken_notebook_is_reported(rendered, change, problem):
+    project, out = rendered
+    nbformat.write(notebook(**change), out / "gradient_descent.ipynb")
+    problems = co.check(out, project)
+    assert any(problem in p for p in problems), problems
+
+
+def test_machine_path_is_reported(rendered):
+    project, out = rendered
+    nb = notebook(markdown=f"Made in {project.resolve()}")
+    nbformat.write(nb, out / "backpropagation.ipynb")
+    assert any("machine path" in p for p in co.check(out, project))
+
+
+def test_invalid_notebook_is_reported(rendered):
+    project, out = rendered
+    (out / "backpropagation.ipynb").write_text('{"cells": 3}')
+    assert any("not valid nbformat 4" in p for p in co.check(out, project))
+
+
+def test_missing_files_are_reported(rendered):
+    project, out = rendered
+    (out / "report.pdf").unlink()
+    (out / "gradient_descent.ipynb").unlink()
+    problems = co.check(out, project)
+    assert "report.pdf is missing" in problems
+    assert "gradient_descent.ipynb: missing" in problems
+
+
+def test_which_cells_show_output():
+    assert co.shows_output("#| label: tbl-x\ndf")
+    assert co.shows_output("x = 1\nprint(x)")
+    assert co.shows_output("source(f)")
+    assert not co.shows_output("x = 1")
+    assert not co.shows_output("#| include: false\nprint(1)")
+    assert not co.shows_output("#| output: false\nx")
+
+
+@pytest.mark.skipif(shutil.which("quarto") is None, reason="needs Quarto")
+def test_whole_project_renders_and_passes_the_checker(tmp_path):
+    # The real project, copied, rendered with the tiny search on a tiny
+    # synthetic CIFAR-10: minutes, not the real search.
+    project = tmp_path / "project"
+    shutil.copytree(
+        ROOT,
+        project,
+        ignore=shutil.ignore_patterns(
+            ".venv", ".git", "_output", "results", "data", ".quarto",
+            "*.quarto_ipynb*", "__pycache__", ".pytest_cache",
+        ),
+    )  # fmt: skip
+    cifar = write_synthetic_cifar10(tmp_path / "cifar", 20, 5)
+    env = {
+        **os.environ,
+        "CIFAR10_ROOT": str(cifar),
+        "BYHAND_SEARCH": "tiny",
+        "BYHAND_RESULTS": str(tmp_path / "results"),
+        "BYHAND_CACHE": str(tmp_path / "cache"),
+        # Quarto's kernel and scripts run in this Python, byhand installed.
+        "QUARTO_PYTHON": os.environ.get("QUARTO_PYTHON", sys.executable),
+    }
+    done = subprocess.run(
+        ["quarto", "render"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "The following string was found" not in done.stderr
+    assert co.check(project / "_output", project) == []
