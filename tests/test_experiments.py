@@ -1,225 +1,40 @@
-"""The search runner on tiny synthetic data and a tiny grid."""
+"""byhand.experiments: the command line, its outputs and its errors."""
 
-import dataclasses
-import math
 import os
-import warnings
+import stat
 
 import pytest
-import torch
-from torch.utils.data import Dataset
 
-from byhand import cifar, data, evaluation, experiments, search
-from byhand import search as ex
-from byhand.compare import bitwise_diff, train_pair
-from byhand.logformat import logged_epochs, parse_log
+from byhand import cifar, experiments
+from byhand.logformat import parse_log
 from byhand.testing import write_synthetic_cifar10
 
-# The tiny profile, with a learning rate that overflows to NaN at once.
-CONFIG = dataclasses.replace(ex.TINY, grid_lr=(0.05, 1e200))
+
+@pytest.fixture
+def tiny(tmp_path, monkeypatch):
+    """A synthetic CIFAR-10, a private cache and a fake project folder."""
+    root = write_synthetic_cifar10(tmp_path / "c", 20, 5)
+    monkeypatch.setenv("BYHAND_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("BYHAND_SEARCH", raising=False)
+    project = tmp_path / "project"
+    project.mkdir()
+    monkeypatch.setattr(experiments, "project_root", lambda: project)
+    return root, project
 
 
-class CountingDataset(Dataset):
-    """Wraps a split and counts every sample read."""
-
-    def __init__(self, ds):
-        self.ds, self.reads = ds, 0
-        self.tensors = ds.tensors
-
-    def __len__(self):
-        return len(self.ds)
-
-    def __getitem__(self, i):
-        self.reads += 1
-        return self.ds[i]
-
-
-@pytest.fixture(scope="module")
-def splits(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("cifar")
-    root = write_synthetic_cifar10(tmp / "c", 20, 5)
-    old = os.environ.get("BYHAND_CACHE")
-    os.environ["BYHAND_CACHE"] = str(tmp / "cache")
-    torch.set_default_dtype(torch.float64)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return data.cat_car_splits(root, val_fraction=0.2, download=False)
-    finally:
-        if old is None:
-            del os.environ["BYHAND_CACHE"]
-        else:
-            os.environ["BYHAND_CACHE"] = old
-
-
-@pytest.fixture(scope="module")
-def searched(splits, tmp_path_factory):
-    results = tmp_path_factory.mktemp("results")
-    splits.test = CountingDataset(splits.test)
-    torch.set_default_dtype(torch.float64)
-    result = ex.run_search(splits, CONFIG, results_dir=results)
-    return result, splits, results
-
-
-def test_records_are_complete(searched):
-    result, _, _ = searched
-    n_settings = len(CONFIG.settings())
-    runs = result.runs
-    assert len(runs) == n_settings + 2  # + linear and majority baselines
-    assert set(runs["source"]) == {"course", "grid", "baseline"}
-    assert runs["identical"].all()
-    trained = runs[~runs["diverged"] & (runs["model"] != "majority class")]
-    assert (trained["epochs_run"] == CONFIG.n_epochs).all()
-    ep = result.epochs
-    for col in ("train_loss", "train_acc_running", "val_loss", "val_acc"):
-        assert col in ep
-    per_run = ep[ep["run"].isin(trained["run"])].groupby("run").size()
-    assert (per_run == CONFIG.n_epochs).all()
-    assert (
-        ep["train_loss"].equals(ep["train_loss_manual"])
-        or (
-            ep.dropna()["train_loss"] == ep.dropna()["train_loss_manual"]
-        ).all()
+def run(root, tmp_path, *extra):
+    return experiments.main(
+        [
+            "--root",
+            str(root),
+            "--profile",
+            "tiny",
+            "--results",
+            str(tmp_path / "r"),
+            "--no-progress",
+            *extra,
+        ]
     )
-
-
-def test_diverging_configuration_is_recorded_not_fatal(searched):
-    result, _, _ = searched
-    runs = result.runs.set_index("run")
-    diverged = runs[runs["diverged"]]
-    assert len(diverged) == 1 and diverged["lr"].iloc[0] == 1e200
-    assert math.isnan(diverged["val_acc"].iloc[0])
-
-
-def test_selection_is_the_argmax_of_validation_accuracy(searched):
-    result, _, _ = searched
-    runs = result.runs
-    mlp = runs[(runs["model"] == "MyMLP") & ~runs["diverged"]]
-    best = mlp["val_acc"].max()
-    chosen = result.selected_row()
-    assert chosen["val_acc"] == best
-    ties = mlp[mlp["val_acc"] == best]
-    assert chosen["val_loss"] == ties["val_loss"].min()
-    assert runs["selected"].sum() == 1
-
-
-def test_select_breaks_ties_by_validation_loss():
-    import pandas as pd
-
-    runs = pd.DataFrame(
-        {
-            "run": ["a", "b", "c", "lin"],
-            "model": ["MyMLP", "MyMLP", "MyMLP", "linear"],
-            "diverged": [False, False, True, False],
-            "val_acc": [0.8, 0.8, math.nan, 0.99],
-            "val_loss": [0.5, 0.4, math.nan, 0.1],
-        }
-    )
-    assert ex.select(runs) == "b"
-    with pytest.raises(RuntimeError, match="every configuration diverged"):
-        ex.select(runs.assign(diverged=True))
-
-
-def test_test_set_is_read_once_by_the_selected_model(searched):
-    result, splits, _ = searched
-    assert splits.test.reads == len(splits.test)
-    assert result.test["n"] == len(splits.test)
-
-
-def test_test_evaluation_is_consistent(searched):
-    result, _, _ = searched
-    t = result.test
-    cm = torch.tensor(t["confusion"])
-    assert cm.sum() == t["n"]
-    assert t["accuracy"] == pytest.approx(cm.trace().item() / t["n"])
-    lo, hi = t["ci95"]
-    assert 0 <= lo <= t["accuracy"] <= hi <= 1
-    assert len(t["misclassified"]) == t["n"] - cm.trace().item()
-
-
-def test_second_call_loads_and_changed_config_retrains(searched, monkeypatch):
-    result, splits, results = searched
-    calls = []
-    real = train_pair
-    monkeypatch.setattr(
-        search, "train_pair", lambda *a, **k: calls.append(1) or real(*a, **k)
-    )
-    again = ex.run_search(splits, CONFIG, results_dir=results)
-    assert again.loaded_from_cache and not calls
-    assert again.runs.equals(result.runs)
-    changed = dataclasses.replace(CONFIG, n_epochs=2)
-    fresh = ex.run_search(splits, changed, results_dir=results)
-    assert not fresh.loaded_from_cache and calls
-    assert fresh.folder != result.folder
-
-
-def test_written_log_parses_back_to_the_recorded_losses(searched):
-    result, _, _ = searched
-    configs = parse_log(result.log)
-    course = result.runs[result.runs["source"] == "course"]
-    assert len(configs) == len(course)
-    for cfg, (_, row) in zip(configs, course.iterrows(), strict=True):
-        assert (cfg["lr"], cfg["mom"], cfg["decay"]) == (
-            row["lr"],
-            row["momentum"],
-            row["weight_decay"],
-        )
-        ep = result.epochs[result.epochs["run"] == row["run"]]
-        losses = dict(zip(ep["epoch"], ep["train_loss"], strict=True))
-        for block in ("sgd", "manual"):
-            logged = cfg[block]["losses"]
-            assert list(logged) == logged_epochs(CONFIG.n_epochs)
-            for epoch, value in logged.items():
-                assert value == round(losses[epoch], 5)
-            assert cfg[block]["val_acc"] == round(row["val_acc"], 2)
-        assert cfg["sgd"]["losses"] == cfg["manual"]["losses"]
-
-
-def test_wilson_interval():
-    lo, hi = evaluation.wilson_interval(90, 100)
-    assert lo == pytest.approx(0.8256, abs=1e-4)
-    assert hi == pytest.approx(0.9448, abs=1e-4)
-
-
-def test_profile_from_environment(monkeypatch):
-    monkeypatch.setenv("BYHAND_SEARCH", "tiny")
-    assert ex.config_from_env() is ex.TINY
-    monkeypatch.setenv("BYHAND_SEARCH", "huge")
-    with pytest.raises(ValueError, match="not a search profile"):
-        ex.config_from_env()
-
-
-def test_default_search_covers_the_course_and_a_grid():
-    settings = ex.SearchConfig().settings()
-    triples = [s[1:] for s in settings]
-    for course in ex.COURSE_SETTINGS:
-        assert course in triples
-    assert len(set(triples)) == len(triples) > 10
-    assert {s[0] for s in settings} == {"course", "grid"}
-
-
-@pytest.mark.slow
-def test_default_search_on_real_data_agrees_bit_for_bit(
-    tmp_path, real_cifar10_root
-):
-    root = real_cifar10_root
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        splits = data.cat_car_splits(root, download=False)
-    result = ex.run_search(splits, results_dir=tmp_path, progress=False)
-    assert result.runs["identical"].all()
-    assert result.runs["max_abs_diff"].max() == 0.0
-
-
-def test_bitwise_diff():
-    a = torch.tensor([1.0, float("nan"), float("inf")])
-    assert bitwise_diff(a, a.clone()) == 0.0
-    assert bitwise_diff(a, torch.tensor([1.0, 2.0, float("inf")])) == (
-        math.inf
-    )
-    b = torch.tensor([1.0, float("nan"), float("inf")])
-    b[0] = 1.0 + 2**-52
-    assert bitwise_diff(a, b) == 2**-52
 
 
 def test_command_without_data_says_how_to_fix(tmp_path, monkeypatch, capsys):
@@ -231,26 +46,61 @@ def test_command_without_data_says_how_to_fix(tmp_path, monkeypatch, capsys):
     assert "CIFAR10_ROOT" in capsys.readouterr().err
 
 
-def test_command_writes_the_log_and_prints_the_summary(
-    tmp_path, monkeypatch, capsys
-):
-    root = write_synthetic_cifar10(tmp_path / "c", 20, 5)
-    monkeypatch.setenv("BYHAND_CACHE", str(tmp_path / "cache"))
+def test_command_writes_the_log_and_prints_the_summary(tiny, tmp_path, capsys):
+    root, _ = tiny
     log = tmp_path / "gd.txt"
-    code = experiments.main(
-        [
-            "--root",
-            str(root),
-            "--profile",
-            "tiny",
-            "--results",
-            str(tmp_path / "r"),
-            "--log",
-            str(log),
-            "--no-progress",
-        ]
-    )
-    assert code == 0
+    assert run(root, tmp_path, "--log", str(log)) == 0
     assert parse_log(log.read_text())
     out = capsys.readouterr().out
     assert "SELECTED" in out and "identical: True" in out
+
+
+def test_a_tiny_run_leaves_the_projects_log_alone(tiny, tmp_path, capsys):
+    root, project = tiny
+    committed = project / "gradient_descent_output.txt"
+    committed.write_text("the course-format log of the real search\n")
+    assert run(root, tmp_path) == 0
+    assert (
+        committed.read_text() == "the course-format log of the real search\n"
+    )
+    out = capsys.readouterr().out
+    assert "log in " + str(tmp_path / "r") in out
+
+
+def test_outputs_keep_the_usual_permissions(tiny, tmp_path):
+    root, _ = tiny
+    old = os.umask(0o022)
+    try:
+        assert run(root, tmp_path, "--log", str(tmp_path / "gd.txt")) == 0
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "gd.txt").stat().st_mode) == 0o644
+    (folder,) = (tmp_path / "r").glob("search-*")
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o755
+    for f in folder.iterdir():
+        assert stat.S_IMODE(f.stat().st_mode) == 0o644, f.name
+    (cache,) = (tmp_path / "cache").glob("*.pt")
+    assert stat.S_IMODE(cache.stat().st_mode) == 0o644
+
+
+def test_an_unwritable_log_is_found_before_training(
+    tiny, tmp_path, monkeypatch, capsys
+):
+    root, _ = tiny
+
+    def never(*a, **k):
+        raise AssertionError("trained before checking the outputs")
+
+    monkeypatch.setattr(experiments, "run_search", never)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    code = run(root, tmp_path, "--log", str(blocker / "gd.txt"))
+    assert code == 2
+    assert "--log" in capsys.readouterr().err
+
+
+def test_an_unknown_profile_is_a_clear_error(monkeypatch, capsys):
+    monkeypatch.setenv("BYHAND_SEARCH", "bogus")
+    assert experiments.main(["--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "BYHAND_SEARCH='bogus'" in err and "default" in err

@@ -1,0 +1,122 @@
+"""byhand.results: saved searches are checked whole before they are trusted.
+
+Each kind of damage to a results folder makes `run_search` warn and
+train again, instead of "loading" it and failing later in the report.
+"""
+
+import dataclasses
+import json
+import threading
+import warnings
+
+import pandas as pd
+import pytest
+import torch
+
+from byhand import data, results, search
+from byhand.testing import write_synthetic_cifar10
+
+CONFIG = dataclasses.replace(search.TINY, grid_lr=(0.05,))
+
+
+@pytest.fixture
+def splits(tmp_path, monkeypatch):
+    root = write_synthetic_cifar10(tmp_path / "c", 20, 5)
+    monkeypatch.setenv("BYHAND_CACHE", str(tmp_path / "cache"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return data.cat_car_splits(root, val_fraction=0.2, download=False)
+
+
+@pytest.fixture
+def saved(splits, tmp_path):
+    result = search.run_search(splits, CONFIG, results_dir=tmp_path / "r")
+    return splits, result.folder
+
+
+def _truncate(path):
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join(lines[: len(lines) // 2]))
+
+
+def _select(folder, run):
+    meta = json.loads((folder / "meta.json").read_text())
+    (folder / "meta.json").write_text(json.dumps({**meta, "selected": run}))
+
+
+DAMAGE = {
+    "model.pt missing": lambda f: (f / "model.pt").unlink(),
+    "model.pt truncated": lambda f: (f / "model.pt").write_bytes(
+        (f / "model.pt").read_bytes()[:100]
+    ),
+    "model.pt garbled": lambda f: (f / "model.pt").write_bytes(b"\0" * 500),
+    "model.pt of another shape": lambda f: torch.save(
+        {"layers.1.weight": torch.zeros(3, 3)}, f / "model.pt"
+    ),
+    "runs.csv cut short": lambda f: _truncate(f / "runs.csv"),
+    "epochs.csv cut short": lambda f: _truncate(f / "epochs.csv"),
+    "selected run not in runs.csv": lambda f: _select(f, "grid-99"),
+    "test.json garbled": lambda f: (f / "test.json").write_text("{"),
+    "meta.json empty": lambda f: (f / "meta.json").write_text("{}"),
+}
+
+
+@pytest.mark.parametrize("damage", list(DAMAGE))
+def test_damaged_results_are_retrained(saved, tmp_path, damage):
+    splits, folder = saved
+    DAMAGE[damage](folder)
+    with pytest.raises(results.ResultsError):
+        results.load(folder, CONFIG)
+    with pytest.warns(UserWarning, match="fail a check"):
+        again = search.run_search(splits, CONFIG, results_dir=tmp_path / "r")
+    assert not again.loaded_from_cache
+    fine = results.load(folder, CONFIG)  # whole again
+    assert fine.selected in set(fine.runs["run"])
+
+
+def test_intact_results_load_without_training(saved, tmp_path, monkeypatch):
+    splits, folder = saved
+    monkeypatch.setattr(search, "_search", lambda *a: 1 / 0)
+    again = search.run_search(splits, CONFIG, results_dir=tmp_path / "r")
+    assert again.loaded_from_cache and again.folder == folder
+
+
+def test_concurrent_searches_all_succeed(splits, tmp_path):
+    # Eight searches of one key at once: one trains, the others wait for
+    # its lock and load what it saved.
+    out, errors = [], []
+
+    def one():
+        try:
+            torch.set_default_dtype(torch.float64)
+            out.append(
+                search.run_search(splits, CONFIG, results_dir=tmp_path / "r")
+            )
+        except Exception as err:
+            errors.append(err)
+
+    threads = [threading.Thread(target=one) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert sum(not r.loaded_from_cache for r in out) == 1
+    for r in out:
+        pd.testing.assert_frame_equal(r.runs, out[0].runs)
+    hidden = [p.name for p in (tmp_path / "r").iterdir() if p.is_dir()]
+    assert [h for h in hidden if h.startswith(".")] == []
+
+
+def test_a_killed_writer_leaves_nothing_for_ever(saved, tmp_path):
+    splits, folder = saved
+    partial = folder.parent / f".{folder.name}.abc123"
+    partial.mkdir()
+    (partial / "runs.csv").write_text("run\n")
+    search.run_search(splits, CONFIG, results_dir=tmp_path / "r", force=True)
+    assert not partial.exists()
+
+
+def test_results_dir_may_be_a_string(splits, tmp_path):
+    r = search.run_search(splits, CONFIG, results_dir=str(tmp_path / "s"))
+    assert r.folder.parent == tmp_path / "s"

@@ -1,0 +1,290 @@
+"""byhand.search on a small synthetic CIFAR-10 where the answer is not trivial.
+
+The data are noisy enough that configurations reach different validation
+accuracies, training and validation accuracies differ, and an untrained
+model scores visibly worse than a trained one on the test split.
+"""
+
+import dataclasses
+import math
+import os
+import warnings
+
+import pandas as pd
+import pytest
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from byhand import MyMLP, data, results, search
+from byhand import search as ex
+from byhand.compare import train_pair
+from byhand.evaluation import evaluate_test
+from byhand.logformat import logged_epochs, parse_log
+from byhand.testing import write_synthetic_cifar10
+from byhand.training import evaluate
+
+# The tiny profile with three kinds of learning rate: one that trains
+# (0.05), one too small to move the weights in 3 epochs (1e-4), and one
+# that overflows to NaN at once (1e200).
+CONFIG = dataclasses.replace(ex.TINY, grid_lr=(0.05, 1e-4, 1e200))
+
+
+class CountingDataset(Dataset):
+    """Wraps a split and counts every sample read."""
+
+    def __init__(self, ds):
+        self.ds, self.reads = ds, 0
+        self.tensors = ds.tensors
+
+    def __len__(self):
+        return len(self.ds)
+
+    def __getitem__(self, i):
+        self.reads += 1
+        return self.ds[i]
+
+
+@pytest.fixture(scope="module")
+def splits(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("cifar")
+    # 30 training and 15 test images per class; noise 600 (pixel values)
+    # makes the classes overlap, so runs differ (see the module doc).
+    root = write_synthetic_cifar10(tmp / "c", 30, 15, noise=600.0)
+    old = os.environ.get("BYHAND_CACHE")
+    os.environ["BYHAND_CACHE"] = str(tmp / "cache")
+    torch.set_default_dtype(torch.float64)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return data.cat_car_splits(root, val_fraction=0.2, download=False)
+    finally:
+        if old is None:
+            del os.environ["BYHAND_CACHE"]
+        else:
+            os.environ["BYHAND_CACHE"] = old
+
+
+@pytest.fixture(scope="module")
+def searched(splits, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("results")
+    splits.test = CountingDataset(splits.test)
+    torch.set_default_dtype(torch.float64)
+    result = ex.run_search(splits, CONFIG, results_dir=folder)
+    return result, splits, folder
+
+
+def _loader(ds):
+    return DataLoader(ds, batch_size=CONFIG.batch_size, shuffle=False)
+
+
+def test_the_fixture_is_not_trivial(searched):
+    result, _, _ = searched
+    mlp = result.runs[
+        (result.runs["model"] == "MyMLP") & ~result.runs["diverged"]
+    ]
+    assert mlp["val_acc"].nunique() >= 3
+    assert (mlp["val_acc"] != mlp["train_acc"]).any()
+
+
+def test_records_are_complete(searched):
+    result, _, _ = searched
+    n_settings = len(CONFIG.settings())
+    runs = result.runs
+    assert len(runs) == n_settings + 2  # + linear and majority baselines
+    assert set(runs["source"]) == {"course", "grid", "baseline"}
+    assert runs["identical"].all()
+    trained = runs[~runs["diverged"] & (runs["model"] != "majority class")]
+    assert (trained["epochs_run"] == CONFIG.n_epochs).all()
+    ep = result.epochs
+    for col in ("train_loss", "train_acc_running", "val_loss", "val_acc"):
+        assert col in ep
+    per_run = ep[ep["run"].isin(trained["run"])].groupby("run").size()
+    assert (per_run == CONFIG.n_epochs).all()
+    assert (
+        ep["train_loss"].equals(ep["train_loss_manual"])
+        or (
+            ep.dropna()["train_loss"] == ep.dropna()["train_loss_manual"]
+        ).all()
+    )
+
+
+def test_diverging_configuration_is_recorded_not_fatal(searched):
+    result, _, _ = searched
+    runs = result.runs.set_index("run")
+    diverged = runs[runs["diverged"]]
+    assert len(diverged) == 1 and diverged["lr"].iloc[0] == 1e200
+    assert math.isnan(diverged["val_acc"].iloc[0])
+
+
+def test_validation_accuracy_is_measured_on_the_validation_split(searched):
+    result, splits, _ = searched
+    runs = result.runs.set_index("run")
+    last = result.epochs.groupby("run").last()
+    for run, row in runs[runs["epochs_run"] > 0].iterrows():
+        if not row["diverged"]:
+            assert row["val_acc"] == last.loc[run, "val_acc"]
+    # The saved model, evaluated again on the validation split.
+    model = results.load_model(result)
+    again = evaluate(model, _loader(splits.val))
+    assert again["accuracy"] == result.selected_row()["val_acc"]
+    assert again["loss"] == result.selected_row()["val_loss"]
+
+
+def test_selection_is_the_argmax_of_validation_accuracy(searched):
+    result, _, _ = searched
+    runs = result.runs
+    mlp = runs[(runs["model"] == "MyMLP") & ~runs["diverged"]]
+    best = mlp["val_acc"].max()
+    chosen = result.selected_row()
+    assert chosen["val_acc"] == best
+    ties = mlp[mlp["val_acc"] == best]
+    assert chosen["val_loss"] == ties["val_loss"].min()
+    assert runs["selected"].sum() == 1
+
+
+def test_select_ranks_by_accuracy_before_loss():
+    runs = pd.DataFrame(
+        {
+            "run": ["a", "b"],
+            "model": ["MyMLP", "MyMLP"],
+            "diverged": [False, False],
+            "val_acc": [0.9, 0.8],
+            "val_loss": [0.5, 0.3],
+        }
+    )
+    assert ex.select(runs) == "a"
+    assert ex.select(runs.iloc[::-1].reset_index(drop=True)) == "a"
+
+
+def test_select_breaks_ties_by_validation_loss():
+    runs = pd.DataFrame(
+        {
+            "run": ["a", "b", "c", "lin"],
+            "model": ["MyMLP", "MyMLP", "MyMLP", "linear"],
+            "diverged": [False, False, True, False],
+            "val_acc": [0.8, 0.8, math.nan, 0.99],
+            "val_loss": [0.5, 0.4, math.nan, 0.1],
+        }
+    )
+    assert ex.select(runs) == "b"
+    with pytest.raises(RuntimeError, match="every configuration diverged"):
+        ex.select(runs.assign(diverged=True))
+
+
+def test_test_set_is_read_once_by_the_selected_model(searched):
+    result, splits, _ = searched
+    assert splits.test.reads == len(splits.test)
+    assert result.test["n"] == len(splits.test)
+    # The saved model is the selected configuration's, trained again...
+    row = result.selected_row()
+    loaders = {"train": _loader(splits.train), "val": _loader(splits.val)}
+    again = train_pair(
+        lambda: MyMLP(hidden=CONFIG.hidden),
+        loaders,
+        lr=row["lr"],
+        momentum=row["momentum"],
+        weight_decay=row["weight_decay"],
+        n_epochs=CONFIG.n_epochs,
+        seed=CONFIG.seed,
+    )
+    model = results.load_model(result)
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, again.state_dict[k]), k
+    # ... and the test metrics are that model's, not an untrained one's.
+    test_loader = _loader(splits.test.ds)
+    assert evaluate_test(model, test_loader, splits.classes) == result.test
+    torch.manual_seed(CONFIG.seed)
+    untrained = MyMLP(hidden=CONFIG.hidden)
+    other = evaluate_test(untrained, test_loader, splits.classes)
+    assert other["accuracy"] != result.test["accuracy"]
+
+
+def test_test_evaluation_is_consistent(searched):
+    result, _, _ = searched
+    t = result.test
+    cm = torch.tensor(t["confusion"])
+    assert cm.sum() == t["n"]
+    assert t["accuracy"] == pytest.approx(cm.trace().item() / t["n"])
+    lo, hi = t["ci95"]
+    assert 0 <= lo <= t["accuracy"] <= hi <= 1
+    assert len(t["misclassified"]) == t["n"] - cm.trace().item()
+    assert t["accuracy"] > 0.6  # the selected model learned something
+
+
+def json_round_trip(obj):
+    import json
+
+    return json.loads(json.dumps(obj))
+
+
+def test_second_call_loads_and_changed_config_retrains(searched, monkeypatch):
+    result, splits, folder = searched
+    calls = []
+    real = train_pair
+    monkeypatch.setattr(
+        search, "train_pair", lambda *a, **k: calls.append(1) or real(*a, **k)
+    )
+    again = ex.run_search(splits, CONFIG, results_dir=folder)
+    assert again.loaded_from_cache and not calls
+    # What was saved reads back as what was computed, float for float.
+    assert not result.loaded_from_cache
+    pd.testing.assert_frame_equal(again.runs, result.runs)
+    pd.testing.assert_frame_equal(again.epochs, result.epochs)
+    assert again.test == json_round_trip(result.test)
+    assert again.meta == json_round_trip(result.meta)
+    changed = dataclasses.replace(CONFIG, n_epochs=2)
+    fresh = ex.run_search(splits, changed, results_dir=folder)
+    assert not fresh.loaded_from_cache and calls
+    assert fresh.folder != result.folder
+
+
+def test_written_log_parses_back_to_the_recorded_losses(searched):
+    result, _, _ = searched
+    configs = parse_log(result.log)
+    course = result.runs[result.runs["source"] == "course"]
+    assert len(configs) == len(course)
+    for cfg, (_, row) in zip(configs, course.iterrows(), strict=True):
+        assert (cfg["lr"], cfg["mom"], cfg["decay"]) == (
+            row["lr"],
+            row["momentum"],
+            row["weight_decay"],
+        )
+        ep = result.epochs[result.epochs["run"] == row["run"]]
+        losses = dict(zip(ep["epoch"], ep["train_loss"], strict=True))
+        for block in ("sgd", "manual"):
+            logged = cfg[block]["losses"]
+            assert list(logged) == logged_epochs(CONFIG.n_epochs)
+            for epoch, value in logged.items():
+                assert value == round(losses[epoch], 5)
+            assert cfg[block]["val_acc"] == round(row["val_acc"], 2)
+        assert cfg["sgd"]["losses"] == cfg["manual"]["losses"]
+
+
+def test_profile_from_environment(monkeypatch):
+    monkeypatch.setenv("BYHAND_SEARCH", "tiny")
+    assert ex.config_from_env() is ex.TINY
+    monkeypatch.setenv("BYHAND_SEARCH", "huge")
+    with pytest.raises(ValueError, match="not a search profile"):
+        ex.config_from_env()
+
+
+def test_default_search_covers_the_course_and_a_grid():
+    settings = ex.SearchConfig().settings()
+    triples = [s[1:] for s in settings]
+    for course in ex.COURSE_SETTINGS:
+        assert course in triples
+    assert len(set(triples)) == len(triples) > 10
+    assert {s[0] for s in settings} == {"course", "grid"}
+
+
+@pytest.mark.slow
+def test_default_search_on_real_data_agrees_bit_for_bit(
+    tmp_path, real_cifar10_root
+):
+    root = real_cifar10_root
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        splits = data.cat_car_splits(root, download=False)
+    result = ex.run_search(splits, results_dir=tmp_path, progress=False)
+    assert result.runs["identical"].all()
+    assert result.runs["max_abs_diff"].max() == 0.0
