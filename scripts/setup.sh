@@ -1,23 +1,45 @@
 #!/usr/bin/env bash
-# Create .venv (Python 3.11) with the exact pins of requirements.lock and
-# byhand installed in editable mode. Re-running skips what is up to date.
+# Create .venv (Python 3.11, 3.12 or 3.13) with the exact pins of
+# requirements.lock and byhand installed in editable mode. Re-running
+# skips what is up to date. PYTHON=/path/to/python picks the interpreter.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PY=${PYTHON:-python3.11}
-command -v "$PY" >/dev/null || PY=python3
-if ! "$PY" -c 'import sys; assert sys.version_info[:2] == (3, 11)' 2>/dev/null
-then
-  echo "error: byhand needs Python 3.11 ($PY is $("$PY" -V 2>&1))." >&2
-  echo "Install Python 3.11 or set PYTHON=/path/to/python3.11." >&2
+supported() {
+  "$1" -c 'import sys; assert (3, 11) <= sys.version_info[:2] <= (3, 13)' \
+    2>/dev/null
+}
+if [ -n "${PYTHON:-}" ]; then
+  PY=$PYTHON
+else
+  PY=
+  for candidate in python3 python3.13 python3.12 python3.11; do
+    if command -v "$candidate" >/dev/null && supported "$candidate"; then
+      PY=$candidate
+      break
+    fi
+  done
+fi
+if [ -z "$PY" ] || ! supported "$PY"; then
+  echo "error: byhand needs Python 3.11, 3.12 or 3.13" \
+    "(found: ${PY:-none}${PY:+, $("$PY" -V 2>&1)})." >&2
+  echo "Install one of them or set PYTHON=/path/to/python3.x." >&2
   exit 1
 fi
 
+# A venv made by another Python is rebuilt.
+want_py=$("$PY" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+if [ -x .venv/bin/python ]; then
+  have_py=$(.venv/bin/python -c \
+    'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null || true)
+  [ "$have_py" = "$want_py" ] || rm -rf .venv
+fi
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 stamp=.venv/.byhand-lock
 want=$(cat requirements.lock pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  echo "Installing the pinned packages into .venv (a few minutes)..."
+  echo "Installing the pinned packages into .venv (Python $want_py;" \
+    "a few minutes)..."
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q -r requirements.lock
   .venv/bin/python -m pip install -q --no-deps -e .

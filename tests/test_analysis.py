@@ -26,3 +26,27 @@ def test_analysis_tables(cifar_root):
     assert desc.loc["test", "NaN"] == 0
     extremes = extreme_and_duplicate_images(s)
     assert (extremes["also in another split"] == 0).all()
+
+
+def test_duplicates_across_and_within_splits_are_found(cifar_root):
+    s = splits_quietly(cifar_root, val_fraction=0.2)
+    assert (extreme_and_duplicate_images(s).to_numpy() == 0).all()
+    # Plant one training image in the test split and one twice in val.
+    s.images["test"][3] = s.images["train"][5]
+    s.images["val"][1] = s.images["val"][0]
+    found = extreme_and_duplicate_images(s)
+    assert found.loc["test", "also in another split"] == 1
+    assert found.loc["train", "also in another split"] == 1
+    assert found.loc["val", "duplicates within"] == 1
+    assert found.loc["val", "also in another split"] == 0
+
+
+def test_constant_images_are_found(cifar_root):
+    s = splits_quietly(cifar_root, val_fraction=0.2)
+    s.images["train"][0] = 0
+    s.images["train"][1] = 255
+    s.images["train"][2] = 77
+    found = extreme_and_duplicate_images(s)
+    assert found.loc["train", "all black"] == 1
+    assert found.loc["train", "all white"] == 1
+    assert found.loc["train", "constant"] == 3

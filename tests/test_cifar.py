@@ -120,3 +120,9 @@ def test_failed_download_leaves_nothing_half_written(tmp_path, monkeypatch):
     with pytest.raises(cifar.DataError, match="connection reset halfway"):
         data.cat_car_splits(tmp_path / "root")
     assert list((tmp_path / "root").iterdir()) == []
+
+
+def test_root_at_the_batches_folder_itself_says_use_the_parent(cifar_root):
+    with pytest.raises(cifar.DataError, match="point CIFAR10_ROOT") as err:
+        cifar.load_cifar10(cifar_root / cifar.FOLDER, download=False)
+    assert str(cifar_root) in str(err.value)

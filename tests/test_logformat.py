@@ -1,6 +1,7 @@
 from datetime import datetime
 
 from byhand import logformat as lf
+from byhand.search import COURSE_SETTINGS
 
 
 def test_loss_line_matches_the_course():
@@ -64,7 +65,11 @@ def test_reference_file_parses():
 
     path = Path(__file__).resolve().parents[1] / "gradient_descent_output.txt"
     configs = lf.parse_log(path.read_text())
-    assert len(configs) == 6
+    # The deliverable holds the course's six settings, in its order.
+    assert [(c["lr"], c["mom"], c["decay"]) for c in configs] == list(
+        COURSE_SETTINGS
+    )
+    assert path.read_text().startswith("Training on device ")
     for cfg in configs:
         # The course's point: SGD and manual print the same losses.
         assert cfg["sgd"]["losses"] == cfg["manual"]["losses"]

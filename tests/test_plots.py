@@ -71,3 +71,46 @@ def test_heatmap_marks_the_diverged_run(tiny):
     texts = [t.get_text() for t in fig.axes[0].texts]
     assert "diverged" in texts
     plt.close(fig)
+
+
+def _lines(ax):
+    return {line.get_label(): list(line.get_ydata()) for line in ax.lines}
+
+
+def test_sgd_vs_manual_draws_each_trainers_own_losses(tiny):
+    _, _, result = tiny
+    # Make the manual losses differ, so drawing SGD twice would show.
+    changed = dataclasses.replace(result, epochs=result.epochs.copy())
+    changed.epochs["train_loss_manual"] = changed.epochs["train_loss"] + 0.01
+    fig = plots.sgd_vs_manual(changed)
+    course = changed.runs[changed.runs["source"] == "course"]
+    for ax, run in zip(fig.axes, course["run"], strict=False):
+        ep = changed.epochs[changed.epochs["run"] == run]
+        lines = _lines(ax)
+        assert lines["torch.optim.SGD"] == list(ep["train_loss"])
+        assert lines["manual update"] == list(ep["train_loss_manual"])
+    plt.close(fig)
+
+
+def test_learning_curves_draw_the_selected_runs_records(tiny):
+    _, _, result = tiny
+    fig = plots.learning_curves(result)
+    ep = result.epochs[result.epochs["run"] == result.selected]
+    loss, acc = fig.axes
+    assert _lines(loss)["validation (end of epoch)"] == list(ep["val_loss"])
+    assert _lines(acc)["training (running)"] == list(ep["train_acc_running"])
+    plt.close(fig)
+
+
+def test_confusion_figure_shows_true_classes_as_rows(tiny):
+    _, _, result = tiny
+    changed = dataclasses.replace(
+        result, test={**result.test, "confusion": [[7, 1], [2, 5]]}
+    )
+    fig = plots.confusion_matrix_figure(changed)
+    ax = fig.axes[0]
+    cells = {(t.get_position()): t.get_text() for t in ax.texts}
+    assert cells[(0, 1)] == "2"  # x = predicted car, y = true cat
+    assert cells[(1, 0)] == "1"
+    assert ax.get_ylabel() == "true class"
+    plt.close(fig)

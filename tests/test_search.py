@@ -18,10 +18,9 @@ from torch.utils.data import DataLoader, Dataset
 from byhand import MyMLP, data, results, search
 from byhand import search as ex
 from byhand.compare import train_pair
-from byhand.evaluation import evaluate_test
+from byhand.evaluation import evaluate, evaluate_test
 from byhand.logformat import logged_epochs, parse_log
 from byhand.testing import write_synthetic_cifar10
-from byhand.training import evaluate
 
 # The tiny profile with three kinds of learning rate: one that trains
 # (0.05), one too small to move the weights in 3 epochs (1e-4), and one

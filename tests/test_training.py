@@ -1,6 +1,7 @@
 """train_manual_update is *identical* to train with torch.optim.SGD."""
 
 import io
+import math
 
 import pytest
 import torch
@@ -8,12 +9,12 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from byhand import MyMLP
+from byhand.evaluation import accuracy, dead_relu_fraction, evaluate
 from byhand.logformat import logged_epochs, parse_log
 from byhand.training import (
+    EXPLODE_FACTOR,
     DivergenceWarning,
     ManualSGD,
-    accuracy,
-    evaluate,
     train,
     train_manual_update,
 )
@@ -222,6 +223,68 @@ def test_manual_sgd_rejects_bad_hyperparameters():
         ManualSGD(small_net().parameters(), lr=0.1, nesterov=True)
     with pytest.raises(ValueError, match=">= 0"):
         ManualSGD(small_net().parameters(), lr=-0.1)
+    for bad in ({"lr": math.nan}, {"lr": math.inf},
+                {"lr": 0.1, "momentum": math.nan},
+                {"lr": 0.1, "weight_decay": math.inf}):  # fmt: skip
+        name = next(k for k, v in bad.items() if not math.isfinite(v))
+        with pytest.raises(ValueError, match=f"{name} must be finite"):
+            ManualSGD(small_net().parameters(), **bad)
+
+
+def exploding_loader():
+    # A regression whose squared error grows without bound at lr 0.5:
+    # the loss stays finite for a while but far above where it started.
+    X = torch.linspace(-3, 3, 32)[:, None] * 10
+    return DataLoader(TensorDataset(X, 2 * X), batch_size=32)
+
+
+def test_an_exploding_loss_is_divergence():
+    torch.manual_seed(0)
+    model = nn.Linear(1, 1)
+    with pytest.warns(DivergenceWarning, match="over 100 times"):
+        hist = train_manual_update(
+            50, 0.05, model, nn.MSELoss(), exploding_loader(), progress=False
+        )
+    assert hist.diverged and len(hist.losses) < 50
+    assert all(math.isfinite(v) for v in hist.losses)
+    # One batch per epoch: the first epoch's loss is the first batch's.
+    # The run stops at the first epoch past the factor, not later.
+    assert hist.losses[-1] > EXPLODE_FACTOR * hist.losses[0]
+    assert hist.losses[-2] <= EXPLODE_FACTOR * hist.losses[0]
+    # The same problem at a small learning rate trains to the end.
+    torch.manual_seed(0)
+    ok = train_manual_update(
+        5, 1e-4, nn.Linear(1, 1), nn.MSELoss(), exploding_loader(),
+        progress=False,
+    )  # fmt: skip
+    assert not ok.diverged and len(ok.losses) == 5
+
+
+def test_a_float32_model_trains_under_a_float64_default():
+    torch.manual_seed(0)
+    model = small_net().float()
+    hist = train_manual_update(
+        1, 0.1, model, nn.CrossEntropyLoss(), small_loader(), progress=False
+    )
+    assert len(hist.losses) == 1
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+    evaluate(model, small_loader())  # no dtype mismatch either
+
+
+def test_an_empty_loader_is_a_clear_error():
+    empty = DataLoader(TensorDataset(torch.zeros(0, 6), torch.zeros(0)))
+    with pytest.raises(ValueError, match="split is empty"):
+        evaluate(small_net(), empty)
+
+
+def test_dead_relu_fraction():
+    model = small_net()
+    with torch.no_grad():
+        model[1].weight.zero_()
+        model[1].bias.copy_(torch.tensor([1.0, -1.0, 1.0, -1.0, -1.0]))
+    # Units 2, 4 and 5 never fire: 3 of 5 are dead.
+    assert dead_relu_fraction(model, small_loader()) == 3 / 5
+    assert math.isnan(dead_relu_fraction(nn.Linear(6, 2), small_loader()))
 
 
 def test_accuracy_and_evaluate():
@@ -233,7 +296,13 @@ def test_accuracy_and_evaluate():
     y = torch.cat([b[1] for b in loader])
     expected = (y == 0).double().mean().item()
     assert accuracy(model, loader) == pytest.approx(expected)
-    assert evaluate(model, loader)["loss"] > 0
+    # Logits (1, 0) for every sample: cross-entropy log(1 + e) for class 0
+    # and log(1 + e) + 1 - ... computed by hand per class.
+    lse = math.log(math.e + 1.0)
+    want = (y == 0).double() * (lse - 1.0) + (y == 1).double() * lse
+    assert evaluate(model, loader)["loss"] == pytest.approx(
+        want.mean().item(), rel=1e-12
+    )
 
 
 @pytest.mark.cuda

@@ -19,11 +19,10 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
+from byhand.evaluation import dead_relu_fraction, evaluate
 from byhand.training import (
     DivergenceWarning,
     History,
-    dead_relu_fraction,
-    evaluate,
     train,
     train_manual_update,
 )

@@ -74,7 +74,11 @@ def cache_dir() -> Path:
 
 
 def _cat_car_resized(
-    root: Path, md5: dict[str, str], official: bool, size: int
+    root: Path,
+    md5: dict[str, str],
+    official: bool,
+    size: int,
+    cache: Path,
 ) -> dict:
     """Cats and cars of both official sets, resized, as uint8 tensors.
 
@@ -82,7 +86,7 @@ def _cat_car_resized(
     cache folder, so a second load skips unpickling and resizing.
     """
     checksum = _checksum(md5)
-    path = cache_dir() / f"catcar-v{CACHE_VERSION}-{checksum}-{size}px.pt"
+    path = cache / f"catcar-v{CACHE_VERSION}-{checksum}-{size}px.pt"
     if path.exists():
         try:
             small = torch.load(path, weights_only=True)
@@ -179,6 +183,7 @@ def cat_car_splits(
     seed: int = 42,
     download: bool = True,
     dtype: torch.dtype | None = None,
+    cache: str | os.PathLike | None = None,
 ) -> CatCarSplits:
     """Task 1: resize to ``size``, split, keep cat and car, standardize.
 
@@ -186,10 +191,12 @@ def cat_car_splits(
     by class and drawn with ``seed``; the test set is the official one.
     Each channel is standardized with the training split's mean and std.
     Images come in ``dtype`` (default: ``torch.get_default_dtype()``).
+    The resized images are cached in ``cache`` (default: `cache_dir`).
     """
     root, md5, official = locate(root, download)
     checksum = _checksum(md5)
-    small = _cat_car_resized(root, md5, official, size)
+    folder = Path(cache) if cache is not None else cache_dir()
+    small = _cat_car_resized(root, md5, official, size, folder)
     dtype = dtype or torch.get_default_dtype()
     pos_train, pos_test = small["pos_train"], small["pos_test"]
     y_trainval, y_test = small["y_train"], small["y_test"]

@@ -1,16 +1,81 @@
-"""Task 10: the selected model on the test set, with its uncertainty."""
+"""Evaluating a trained model: accuracy and loss on a split (for the
+search's selection) and task 10's test metrics with their uncertainty."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from byhand.training import predict
+from byhand.training import to_model
+
+
+@torch.no_grad()
+def predict(model: nn.Module, loader: Iterable) -> tuple[torch.Tensor, ...]:
+    """Logits and labels of every sample of ``loader``, on the CPU."""
+    was_training = model.training
+    model.eval()
+    logits, targets = [], []
+    for imgs, labels in loader:
+        imgs, labels = to_model(imgs, labels, model)
+        logits.append(model(imgs).cpu())
+        targets.append(labels.cpu())
+    model.train(was_training)
+    if not logits:
+        raise ValueError(
+            "the loader yielded no samples: the split is empty; use more "
+            "data or a larger validation fraction"
+        )
+    return torch.cat(logits), torch.cat(targets)
+
+
+def evaluate(
+    model: nn.Module, loader: Iterable, loss_fn: nn.Module | None = None
+) -> dict[str, float]:
+    """Accuracy and mean loss (``loss_fn``, default cross-entropy)."""
+    logits, y = predict(model, loader)
+    loss_fn = loss_fn or nn.CrossEntropyLoss()
+    with torch.no_grad():
+        loss = loss_fn(logits, y).item()
+    acc = (logits.argmax(dim=1) == y).double().mean().item()
+    return {"accuracy": acc, "loss": loss}
+
+
+def accuracy(model: nn.Module, loader: Iterable) -> float:
+    """Fraction of samples whose argmax logit is the label."""
+    return evaluate(model, loader)["accuracy"]
+
+
+@torch.no_grad()
+def dead_relu_fraction(model: nn.Module, loader: Iterable) -> float:
+    """Share of ReLU units that output 0 for every sample of ``loader``.
+
+    A "dead" unit passes no gradient, so it never recovers: a measure of
+    what a too-large learning rate did to a network.  NaN without ReLUs.
+    """
+    alive: dict[int, torch.Tensor] = {}
+
+    def hook(module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
+        fired = (output > 0).flatten(1).any(dim=0)
+        key = id(module)
+        alive[key] = alive[key] | fired if key in alive else fired
+
+    relus = [m for m in model.modules() if isinstance(m, nn.ReLU)]
+    handles = [m.register_forward_hook(hook) for m in relus]
+    try:
+        predict(model, loader)
+    finally:
+        for h in handles:
+            h.remove()
+    if not alive:
+        return math.nan
+    n_units = sum(a.numel() for a in alive.values())
+    n_dead = sum(int((~a).sum()) for a in alive.values())
+    return n_dead / n_units
 
 
 def wilson_interval(k: int, n: int, z: float = 1.96) -> tuple[float, float]:

@@ -132,9 +132,11 @@ def mistake_colours(
         w_bad, w_good = _warmth(test_images[bad]), _warmth(test_images[good])
         other = classes[1 - c] if len(classes) == 2 else "another class"
         word = "warmer" if w_bad > w_good else "colder"
+        n_bad = int(bad.sum())
+        verb = "is" if n_bad == 1 else "are"
         parts.append(
-            f"the {int(bad.sum())} {name}s taken for {other}s are {word} "
-            f"than the {int(good.sum())} recognised ({w_bad:+.3f} against "
+            f"{_count(n_bad, name)} taken for {other}s {verb} {word} than "
+            f"the {int(good.sum())} recognised ({w_bad:+.3f} against "
             f"{w_good:+.3f})"
         )
     if not parts:

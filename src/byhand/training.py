@@ -4,6 +4,9 @@
 ``optimizer.step()`` by equation (3) with torch.optim.SGD's weight decay,
 momentum, dampening and Nesterov rules, written with the same tensor
 operations in the same order, so both give bit-identical parameters.
+
+Long because (about 330 lines) the two trainers, the loop they share and
+the manual update are read together: the bitwise claim rests on all four.
 """
 
 from __future__ import annotations
@@ -326,67 +329,3 @@ def train_manual_update(
         on_epoch=on_epoch,
         desc="manual",
     )
-
-
-@torch.no_grad()
-def predict(model: nn.Module, loader: Iterable) -> tuple[torch.Tensor, ...]:
-    """Logits and labels of every sample of ``loader``, on the CPU."""
-    was_training = model.training
-    model.eval()
-    logits, targets = [], []
-    for imgs, labels in loader:
-        imgs, labels = to_model(imgs, labels, model)
-        logits.append(model(imgs).cpu())
-        targets.append(labels.cpu())
-    model.train(was_training)
-    if not logits:
-        raise ValueError(
-            "the loader yielded no samples: the split is empty; use more "
-            "data or a larger validation fraction"
-        )
-    return torch.cat(logits), torch.cat(targets)
-
-
-def evaluate(
-    model: nn.Module, loader: Iterable, loss_fn: nn.Module | None = None
-) -> dict[str, float]:
-    """Accuracy and mean loss (``loss_fn``, default cross-entropy)."""
-    logits, y = predict(model, loader)
-    loss_fn = loss_fn or nn.CrossEntropyLoss()
-    with torch.no_grad():
-        loss = loss_fn(logits, y).item()
-    acc = (logits.argmax(dim=1) == y).double().mean().item()
-    return {"accuracy": acc, "loss": loss}
-
-
-def accuracy(model: nn.Module, loader: Iterable) -> float:
-    """Fraction of samples whose argmax logit is the label."""
-    return evaluate(model, loader)["accuracy"]
-
-
-@torch.no_grad()
-def dead_relu_fraction(model: nn.Module, loader: Iterable) -> float:
-    """Share of ReLU units that output 0 for every sample of ``loader``.
-
-    A "dead" unit passes no gradient, so it never recovers: a measure of
-    what a too-large learning rate did to a network.  NaN without ReLUs.
-    """
-    alive: dict[int, torch.Tensor] = {}
-
-    def hook(module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
-        fired = (output > 0).flatten(1).any(dim=0)
-        key = id(module)
-        alive[key] = alive[key] | fired if key in alive else fired
-
-    relus = [m for m in model.modules() if isinstance(m, nn.ReLU)]
-    handles = [m.register_forward_hook(hook) for m in relus]
-    try:
-        predict(model, loader)
-    finally:
-        for h in handles:
-            h.remove()
-    if not alive:
-        return math.nan
-    n_units = sum(a.numel() for a in alive.values())
-    n_dead = sum(int((~a).sum()) for a in alive.values())
-    return n_dead / n_units

@@ -1,0 +1,49 @@
+"""byhand._io: writes land whole, with ordinary permissions."""
+
+import os
+import stat
+
+import pytest
+
+from byhand._io import atomic_dir, atomic_write, atomic_write_text
+
+
+def test_atomic_write_leaves_nothing_on_failure(tmp_path):
+    target = tmp_path / "out.txt"
+    target.write_text("old")
+
+    def fail(tmp):
+        tmp.write_text("half")
+        raise RuntimeError("killed")
+
+    with pytest.raises(RuntimeError):
+        atomic_write(target, fail)
+    assert target.read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.txt"]
+
+
+def test_atomic_dir_replaces_whole_or_not_at_all(tmp_path):
+    target = tmp_path / "folder"
+    atomic_dir(target, lambda tmp: (tmp / "a").write_text("1"))
+
+    def fail(tmp):
+        (tmp / "b").write_text("2")
+        raise RuntimeError("killed")
+
+    with pytest.raises(RuntimeError):
+        atomic_dir(target, fail)
+    assert [p.name for p in target.iterdir()] == ["a"]
+    assert [p.name for p in tmp_path.iterdir()] == ["folder"]
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_modes_follow_the_umask(tmp_path, umask):
+    old = os.umask(umask)
+    try:
+        atomic_write_text(tmp_path / "f.txt", "x")
+        atomic_dir(tmp_path / "d", lambda tmp: None)
+    finally:
+        os.umask(old)
+    mode = stat.S_IMODE((tmp_path / "f.txt").stat().st_mode)
+    assert mode == 0o666 & ~umask
+    assert stat.S_IMODE((tmp_path / "d").stat().st_mode) == 0o777 & ~umask
