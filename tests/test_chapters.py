@@ -166,6 +166,7 @@ def _executed(tmp_path, name, outputs):
         nbformat.v4.new_code_cell(
             "#| label: tbl-x\n#| tbl-cap: A table.\ndf", outputs=outputs
         ),
+        nbformat.v4.new_markdown_cell("See @tbl-x and @fig-none."),
     ]
     nb.metadata = {
         "kernelspec": {
@@ -197,9 +198,11 @@ def test_post_render_builds_the_notebooks_from_the_executed_ones(tmp_path):
         "language": "python",
         "name": "python3",
     }
-    title, code = nb["cells"]
+    title, caption, code, text = nb["cells"]
+    assert text["source"] == "See Table 1 and @fig-none."
     assert title["source"].startswith("# Backpropagation by hand")
     assert "---" not in title["source"]
+    assert caption["source"] == "**Table 1.** A table."
     assert code["source"] == "df"
     assert code["metadata"]["label"] == "tbl-x"
     assert code["outputs"][0]["data"]["text/html"] == "<table></table>"

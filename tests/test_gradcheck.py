@@ -81,3 +81,23 @@ def test_per_sample_check_covers_every_sample():
     table = check_gradients_per_sample(model, X, Y)
     assert sorted(table["sample"].unique()) == [0, 1, 2]
     assert summarize(table, TOL)["passed"].all()
+
+
+def test_grayscale_crops_are_the_first_training_images(cifar_root):
+    import warnings
+
+    from byhand.cifar import load_cifar10
+    from byhand.gradcheck import grayscale_crops
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        X, Y = grayscale_crops(n=3, size=24, root=cifar_root, download=False)
+        raw = load_cifar10(cifar_root, download=False)
+    assert X.shape == (3, 1, 24, 24) and X.dtype == torch.float64
+    assert X.min() >= 0 and X.max() <= 1
+    assert torch.equal(Y.argmax(dim=1), raw.train_labels[:3])
+    assert torch.equal(Y.sum(dim=1), torch.ones(3))
+    # Centre crop: pixel (0, 0) of a crop is pixel (4, 4) of the image.
+    rgb = raw.train_images[0, :, 4, 4].double()
+    gray = 0.2989 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2]
+    assert abs(X[0, 0, 0, 0].item() * 255 - gray.item()) <= 1

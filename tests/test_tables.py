@@ -42,7 +42,7 @@ def test_comparison_table_reads_the_epochs(result):
     assert list(t.index) == ["5: plain", "6: weight decay"]
     runs = result.runs.set_index(["momentum", "weight_decay"])
     ep = result.epochs
-    run = runs.loc[(0.0, 0.01), "run"].iloc[0]
+    run = runs.loc[(0.0, 0.01), "run"]
     last = ep[ep["run"] == run]["train_loss_manual"].iloc[-1]
     assert t.loc["6: weight decay", "loss manual"] == last
     assert (t["same losses"] == "yes").all()
