@@ -36,6 +36,13 @@ def pytest_collection_modifyitems(
 
 
 @pytest.fixture(autouse=True)
+def _one_worker(monkeypatch):
+    """Searches train in the test's process (a pool costs seconds to
+    start); test_search checks that two workers give the same results."""
+    monkeypatch.setenv("BYHAND_WORKERS", "1")
+
+
+@pytest.fixture(autouse=True)
 def _double_precision():
     """Every test runs in float64, as the assignment's section 3.3 asks."""
     old = torch.get_default_dtype()

@@ -16,7 +16,6 @@ from byhand.compare import (
     RUN_COLUMNS,
     bitwise_diff,
     majority_row,
-    side_by_side,
     train_pair,
 )
 from byhand.training import train, train_manual_update
@@ -115,21 +114,6 @@ def test_a_diverging_pair_is_marked(loaders):
     assert p.sgd.diverged and p.manual.diverged
     assert p.identical  # both stopped at the same batch
     assert math.isnan(p.row()["val_acc"])
-
-
-def test_side_by_side_shows_equal_and_unequal_floats(loaders):
-    torch.manual_seed(0)
-    a, b = make(), make()
-    h = train_manual_update(2, 0.1, a, torch.nn.CrossEntropyLoss(),
-                            loaders["train"])  # fmt: skip
-    table = side_by_side(h, h, a, a)
-    assert list(table["same float"]) == ["yes", "yes"]
-    assert table["parameters equal"].iloc[-1] == "yes"
-    assert table["loss SGD"].iloc[0] == repr(h.losses[0])
-    other = type(h)(losses=[h.losses[0], h.losses[1] + 1e-16])
-    table = side_by_side(h, other, a, b)
-    assert list(table["same float"]) == ["yes", "NO"]
-    assert table["parameters equal"].iloc[-1] == "NO"
 
 
 def test_majority_row():

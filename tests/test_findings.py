@@ -24,6 +24,7 @@ def result(val_loss, train_loss=None, runs=None, test=None):
         {
             "run": ["a"], "model": ["MyMLP"], "diverged": [False],
             "val_acc": [0.9], "dead_relu": [0.0], "lr": [0.01],
+            "stage": ["grid"],
             "momentum": [0.9], "weight_decay": [0.0], "epochs_run": [n],
             "seconds_sgd": [1.0], "seconds_manual": [1.0],
         }
@@ -59,6 +60,7 @@ def test_failures_are_measured():
             "diverged": [False, False, True], "val_acc": [0.9, 0.5, math.nan],
             "dead_relu": [0.05, 0.75, math.nan], "lr": [0.01, 1.0, 1.0],
             "momentum": [0.9, 0.0, 0.9], "weight_decay": [0.0] * 3,
+            "stage": ["grid"] * 3,
         }
     )  # fmt: skip
     text = findings.failures(result([0.5, 0.4, 0.3], runs=runs))
@@ -85,3 +87,21 @@ def test_speed_reports_the_measured_ratio():
     slow = result([0.5, 0.4, 0.3])
     slow.runs["seconds_manual"] = 2.0
     assert "100.0 % slower" in findings.speed(slow)
+
+
+def test_seed_noise_compares_spread_and_gap():
+    runs = pd.DataFrame(
+        {
+            "run": list("abcdef"), "model": ["MyMLP"] * 6,
+            "config": ["x", "x", "y", "y", "x", "x"],
+            "protocol": ["plain"] * 4 + ["flip"] * 2,
+            "val_acc": [0.90, 0.92, 0.905, 0.915, 0.93, 0.95],
+            "val_loss": [0.3] * 6, "diverged": [False] * 6,
+        }
+    )  # fmt: skip
+    text = findings.seed_noise(result([0.5, 0.4, 0.3], runs=runs))
+    assert "x, flip: 0.940" in text
+    assert "+3.00 points" in text  # flip minus plain for config x
+    runs["val_acc"] = [0.90, 0.90, 0.80, 0.80, 0.90, 0.90]
+    tied = findings.seed_noise(result([0.5, 0.4, 0.3], runs=runs))
+    assert "not clearly better" in tied

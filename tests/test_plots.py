@@ -4,8 +4,10 @@ import dataclasses
 import warnings
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pytest
 import torch
+from matplotlib.collections import PathCollection
 
 from byhand import cifar, data, plots
 from byhand import search as ex
@@ -49,6 +51,7 @@ def test_data_figure(tiny):
         "all_loss_curves",
         "val_accuracy_heatmap",
         "confusion_matrix_figure",
+        "seed_spread",
     ],
 )
 def test_result_figures(tiny, name):
@@ -83,7 +86,9 @@ def test_sgd_vs_manual_draws_each_trainers_own_losses(tiny):
     changed = dataclasses.replace(result, epochs=result.epochs.copy())
     changed.epochs["train_loss_manual"] = changed.epochs["train_loss"] + 0.01
     fig = plots.sgd_vs_manual(changed)
-    course = changed.runs[changed.runs["source"] == "course"]
+    runs = changed.runs
+    course = runs[(runs["source"] == "course") & (runs["stage"] == "grid")]
+    assert len(course) == len(ex.TINY.course)
     for ax, run in zip(fig.axes, course["run"], strict=False):
         ep = changed.epochs[changed.epochs["run"] == run]
         lines = _lines(ax)
@@ -113,4 +118,18 @@ def test_confusion_figure_shows_true_classes_as_rows(tiny):
     assert cells[(0, 1)] == "2"  # x = predicted car, y = true cat
     assert cells[(1, 0)] == "1"
     assert ax.get_ylabel() == "true class"
+    plt.close(fig)
+
+
+def test_seed_spread_shows_every_seed(tiny):
+    _, _, result = tiny
+    fig = plots.seed_spread(result)
+    ax = fig.axes[0]
+    dots = [c for c in ax.collections if isinstance(c, PathCollection)]
+    xs = sorted(float(x) for c in dots for x, _ in np.asarray(c.get_offsets()))
+    runs = result.runs
+    seeded = runs[runs["config"].isin(runs.loc[runs["stage"] != "grid",
+                                               "config"])]  # fmt: skip
+    seeded = seeded[seeded["model"] == "MyMLP"].dropna(subset=["val_acc"])
+    assert xs == sorted(seeded["val_acc"])
     plt.close(fig)

@@ -15,17 +15,19 @@ import pytest
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from byhand import MyMLP, data, results, search
+from byhand import MyMLP, data, jobs, results, selection
 from byhand import search as ex
-from byhand.compare import train_pair
 from byhand.evaluation import evaluate, evaluate_test
+from byhand.jobs import Job, Setting, run_job
 from byhand.logformat import logged_epochs, parse_log
 from byhand.testing import write_synthetic_cifar10
 
 # The tiny profile with three kinds of learning rate: one that trains
-# (0.05), one too small to move the weights in 3 epochs (1e-4), and one
-# that overflows to NaN at once (1e200).
-CONFIG = dataclasses.replace(ex.TINY, grid_lr=(0.05, 1e-4, 1e200))
+# (0.05), one too small to move the weights in 3 epochs (1e-4), and a
+# probe that overflows to NaN at once (1e200).
+CONFIG = dataclasses.replace(
+    ex.TINY, grid_lr=(0.05, 1e-4), probes=((1e200, 0.9, 0.0),)
+)
 
 
 class CountingDataset(Dataset):
@@ -87,24 +89,43 @@ def test_the_fixture_is_not_trivial(searched):
 
 def test_records_are_complete(searched):
     result, _, _ = searched
-    n_settings = len(CONFIG.settings())
     runs = result.runs
-    assert len(runs) == n_settings + 2  # + linear and majority baselines
-    assert set(runs["source"]) == {"course", "grid", "baseline"}
-    assert runs["identical"].all()
+    grid = runs[runs["stage"] == "grid"]
+    # Every configuration once, + linear and majority baselines.
+    assert len(grid) == len(CONFIG.settings()) + 2
+    assert set(grid["source"]) == {"course", "grid", "probe", "baseline"}
+    assert (grid["seed"].dropna() == CONFIG.seed).all()
+    # The n_top best go on: every extra seed plain, every seed flipped.
+    top = selection.top_configs(grid, CONFIG.n_top)
+    assert len(top) == CONFIG.n_top
+    seeds = runs[runs["stage"] == "seeds"]
+    assert sorted(seeds["config"]) == sorted(top * len(CONFIG.extra_seeds))
+    flips = runs[runs["stage"] == "flip"]
+    assert sorted(flips["config"]) == sorted(top * len(CONFIG.seeds))
+    assert (flips["protocol"] == "flip").all()
+    assert set(runs.loc[runs["stage"] != "flip", "protocol"]) == {"plain"}
     trained = runs[~runs["diverged"] & (runs["model"] != "majority class")]
     assert (trained["epochs_run"] == CONFIG.n_epochs).all()
-    ep = result.epochs
-    for col in ("train_loss", "train_acc_running", "val_loss", "val_acc"):
-        assert col in ep
-    per_run = ep[ep["run"].isin(trained["run"])].groupby("run").size()
-    assert (per_run == CONFIG.n_epochs).all()
-    assert (
-        ep["train_loss"].equals(ep["train_loss_manual"])
-        or (
-            ep.dropna()["train_loss"] == ep.dropna()["train_loss_manual"]
-        ).all()
-    )
+    per_run = result.epochs.groupby("run").size()
+    assert (per_run[trained["run"]] == CONFIG.n_epochs).all()
+    assert result.runs["run"].is_unique
+
+
+def test_both_trainers_run_where_the_claim_says(searched):
+    # The bitwise claim covers every run from the course's seed, on both
+    # protocols; other seeds train with torch.optim.SGD only.
+    result, _, _ = searched
+    runs = result.runs[result.runs["model"] != "majority class"]
+    course_seed = runs["seed"] == CONFIG.seed
+    assert runs["checked"].astype(bool).equals(course_seed)
+    checked = runs[course_seed]
+    assert checked["identical"].astype(bool).all()
+    assert (checked["max_abs_diff"] == 0).all()
+    flip = checked[checked["protocol"] == "flip"]
+    assert len(flip) == CONFIG.n_top  # identical under the flip protocol
+    ep = result.epochs[result.epochs["run"].isin(checked["run"])]
+    assert ep["train_loss"].equals(ep["train_loss_manual"])
+    assert result.meta["all_identical"]
 
 
 def test_diverging_configuration_is_recorded_not_fatal(searched):
@@ -113,6 +134,25 @@ def test_diverging_configuration_is_recorded_not_fatal(searched):
     diverged = runs[runs["diverged"]]
     assert len(diverged) == 1 and diverged["lr"].iloc[0] == 1e200
     assert math.isnan(diverged["val_acc"].iloc[0])
+
+
+def _setting(splits):
+    return Setting(
+        train=splits.train,
+        train_flip=data.with_flips(splits.train),
+        val=splits.val.ds if hasattr(splits.val, "ds") else splits.val,
+        hidden=CONFIG.hidden,
+        n_epochs=CONFIG.n_epochs,
+        batch_size=CONFIG.batch_size,
+        dtype=torch.float64,
+    )
+
+
+def _job(protocol, seed=CONFIG.seed, lr=0.05):
+    return Job(
+        "j", "j", "grid", protocol, "grid", "MyMLP",
+        lr, 0.9, 0.0, seed, check=True,
+    )  # fmt: skip
 
 
 def test_validation_accuracy_is_measured_on_the_validation_split(searched):
@@ -129,45 +169,16 @@ def test_validation_accuracy_is_measured_on_the_validation_split(searched):
     assert again["loss"] == result.selected_row()["val_loss"]
 
 
-def test_selection_is_the_argmax_of_validation_accuracy(searched):
+def test_selection_is_the_best_mean_over_seeds(searched):
     result, _, _ = searched
     runs = result.runs
-    mlp = runs[(runs["model"] == "MyMLP") & ~runs["diverged"]]
-    best = mlp["val_acc"].max()
+    stats = selection.seed_stats(runs)
+    full = stats[(stats["n"] == len(CONFIG.seeds)) & ~stats["diverged"]]
     chosen = result.selected_row()
-    assert chosen["val_acc"] == best
-    ties = mlp[mlp["val_acc"] == best]
-    assert chosen["val_loss"] == ties["val_loss"].min()
-    assert runs["selected"].sum() == 1
-
-
-def test_select_ranks_by_accuracy_before_loss():
-    runs = pd.DataFrame(
-        {
-            "run": ["a", "b"],
-            "model": ["MyMLP", "MyMLP"],
-            "diverged": [False, False],
-            "val_acc": [0.9, 0.8],
-            "val_loss": [0.5, 0.3],
-        }
+    assert stats.loc[(chosen["config"], chosen["protocol"]), "mean"] == (
+        full["mean"].max()
     )
-    assert ex.select(runs) == "a"
-    assert ex.select(runs.iloc[::-1].reset_index(drop=True)) == "a"
-
-
-def test_select_breaks_ties_by_validation_loss():
-    runs = pd.DataFrame(
-        {
-            "run": ["a", "b", "c", "lin"],
-            "model": ["MyMLP", "MyMLP", "MyMLP", "linear"],
-            "diverged": [False, False, True, False],
-            "val_acc": [0.8, 0.8, math.nan, 0.99],
-            "val_loss": [0.5, 0.4, math.nan, 0.1],
-        }
-    )
-    assert ex.select(runs) == "b"
-    with pytest.raises(RuntimeError, match="every configuration diverged"):
-        ex.select(runs.assign(diverged=True))
+    assert chosen["seed"] == CONFIG.seed and runs["selected"].sum() == 1
 
 
 def test_test_set_is_read_once_by_the_selected_model(searched):
@@ -176,16 +187,12 @@ def test_test_set_is_read_once_by_the_selected_model(searched):
     assert result.test["n"] == len(splits.test)
     # The saved model is the selected configuration's, trained again...
     row = result.selected_row()
-    loaders = {"train": _loader(splits.train), "val": _loader(splits.val)}
-    again = train_pair(
-        lambda: MyMLP(hidden=CONFIG.hidden),
-        loaders,
-        lr=row["lr"],
+    job = dataclasses.replace(
+        _job(row["protocol"], lr=row["lr"]),
         momentum=row["momentum"],
         weight_decay=row["weight_decay"],
-        n_epochs=CONFIG.n_epochs,
-        seed=CONFIG.seed,
     )
+    again = run_job(job, _setting(splits))
     model = results.load_model(result)
     for k, v in model.state_dict().items():
         assert torch.equal(v, again.state_dict[k]), k
@@ -219,9 +226,9 @@ def json_round_trip(obj):
 def test_second_call_loads_and_changed_config_retrains(searched, monkeypatch):
     result, splits, folder = searched
     calls = []
-    real = train_pair
+    real = jobs.run_job
     monkeypatch.setattr(
-        search, "train_pair", lambda *a, **k: calls.append(1) or real(*a, **k)
+        jobs, "run_job", lambda *a, **k: calls.append(1) or real(*a, **k)
     )
     again = ex.run_search(splits, CONFIG, results_dir=folder)
     assert again.loaded_from_cache and not calls
@@ -240,7 +247,8 @@ def test_second_call_loads_and_changed_config_retrains(searched, monkeypatch):
 def test_written_log_parses_back_to_the_recorded_losses(searched):
     result, _, _ = searched
     configs = parse_log(result.log)
-    course = result.runs[result.runs["source"] == "course"]
+    runs = result.runs
+    course = runs[(runs["source"] == "course") & (runs["stage"] == "grid")]
     assert len(configs) == len(course)
     for cfg, (_, row) in zip(configs, course.iterrows(), strict=True):
         assert (cfg["lr"], cfg["mom"], cfg["decay"]) == (
@@ -257,23 +265,6 @@ def test_written_log_parses_back_to_the_recorded_losses(searched):
                 assert value == round(losses[epoch], 5)
             assert cfg[block]["val_acc"] == round(row["val_acc"], 2)
         assert cfg["sgd"]["losses"] == cfg["manual"]["losses"]
-
-
-def test_profile_from_environment(monkeypatch):
-    monkeypatch.setenv("BYHAND_SEARCH", "tiny")
-    assert ex.config_from_env() is ex.TINY
-    monkeypatch.setenv("BYHAND_SEARCH", "huge")
-    with pytest.raises(ValueError, match="not a search profile"):
-        ex.config_from_env()
-
-
-def test_default_search_covers_the_course_and_a_grid():
-    settings = ex.SearchConfig().settings()
-    triples = [s[1:] for s in settings]
-    for course in ex.COURSE_SETTINGS:
-        assert course in triples
-    assert len(set(triples)) == len(triples) > 10
-    assert {s[0] for s in settings} == {"course", "grid"}
 
 
 @pytest.mark.slow

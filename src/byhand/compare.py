@@ -29,8 +29,8 @@ from byhand.training import (
 
 # The columns of one row of runs.csv, in order.
 RUN_COLUMNS = (
-    "run", "model", "source", "lr", "momentum", "weight_decay",
-    "diverged", "epochs_run", "identical", "max_abs_diff",
+    "run", "model", "source", "lr", "momentum", "weight_decay", "seed",
+    "diverged", "epochs_run", "checked", "identical", "max_abs_diff",
     "final_train_loss", "train_acc", "val_acc", "val_loss", "dead_relu",
     "seconds_sgd", "seconds_manual",
 )  # fmt: skip
@@ -46,6 +46,8 @@ class PairResult:
     lr: float
     momentum: float
     weight_decay: float
+    seed: int
+    checked: bool  # both trainers ran (else SGD only)
     sgd: History
     manual: History
     epochs: pd.DataFrame  # per-epoch records
@@ -67,8 +69,10 @@ class PairResult:
             "lr": self.lr,
             "momentum": self.momentum,
             "weight_decay": self.weight_decay,
+            "seed": self.seed,
             "diverged": self.sgd.diverged,
             "epochs_run": len(self.sgd.losses),
+            "checked": self.checked,
             "identical": self.identical,
             "max_abs_diff": self.max_abs_diff,
             "final_train_loss": (
@@ -93,8 +97,8 @@ def majority_row(y_train: torch.Tensor, y_val: torch.Tensor) -> dict:
         source="baseline",
         diverged=False,
         epochs_run=0,
-        identical=True,
-        max_abs_diff=0.0,
+        checked=False,
+        identical=False,
         dead_relu=math.nan,
         train_acc=(y_train == majority).double().mean().item(),
         val_acc=(y_val == majority).double().mean().item(),
@@ -137,14 +141,19 @@ def train_pair(
     source: str = "grid",
     device: torch.device | str = "cpu",
     progress: bool = False,
+    check: bool = True,
+    tick: Callable[[], None] | None = None,
     manual_trainer: Callable[..., History] = train_manual_update,
 ) -> PairResult:
     """Train one configuration both ways and compare them bit for bit.
 
     The SGD run records, after every epoch, the validation loss and
     accuracy; the manual run's parameters are compared with the SGD run's
-    after every epoch with `bitwise_diff`.  ``manual_trainer`` is
-    `train_manual_update` (another one lets a test show the check fails).
+    after every epoch with `bitwise_diff`.  With ``check=False`` only the
+    SGD run trains (``identical`` is then False and ``checked`` False).
+    ``tick()`` runs after every epoch of either trainer (progress);
+    ``manual_trainer`` is `train_manual_update` (another one lets a test
+    show that the check fails).
     """
     loss_fn = nn.CrossEntropyLoss()
     sgd_states: list[list[torch.Tensor]] = []
@@ -157,6 +166,8 @@ def train_pair(
         t = time.perf_counter()
         sgd_states.append(_params(model))
         val.append(evaluate(model, loaders["val"], loss_fn))
+        if tick is not None:
+            tick()
         overhead["sgd"] += time.perf_counter() - t
 
     diffs: list[float] = []
@@ -170,6 +181,8 @@ def train_pair(
                 sgd_states[epoch - 1], model.parameters(), strict=True
             ):
                 diffs.append(bitwise_diff(a, b))
+        if tick is not None:
+            tick()
         overhead["manual"] += time.perf_counter() - t
 
     logs = {"sgd": io.StringIO(), "manual": io.StringIO()}
@@ -197,18 +210,20 @@ def train_pair(
         t1 = time.perf_counter()
         torch.manual_seed(seed)
         model_manual = make_model().to(device)
-        h_manual = manual_trainer(
-            n_epochs,
-            lr,
-            model_manual,
-            loss_fn,
-            loaders["train"],
-            weight_decay,
-            momentum,
-            progress=progress,
-            log=logs["manual"],
-            on_epoch=after_manual_epoch,
-        )
+        h_manual = History()
+        if check:
+            h_manual = manual_trainer(
+                n_epochs,
+                lr,
+                model_manual,
+                loss_fn,
+                loaders["train"],
+                weight_decay,
+                momentum,
+                progress=progress,
+                log=logs["manual"],
+                on_epoch=after_manual_epoch,
+            )
         t2 = time.perf_counter()
     final_diffs = [
         bitwise_diff(a, b)
@@ -216,10 +231,11 @@ def train_pair(
             model_sgd.parameters(), model_manual.parameters(), strict=True
         )
     ]
-    all_diffs = diffs + final_diffs
+    all_diffs = diffs + final_diffs if check else [math.nan]
     # Equal loss lists also mean both runs lasted the same epochs.
     identical = (
-        h_sgd.losses == h_manual.losses
+        check
+        and h_sgd.losses == h_manual.losses
         and h_sgd.diverged == h_manual.diverged
         and all(d == 0.0 for d in all_diffs)
     )
@@ -246,7 +262,7 @@ def train_pair(
             "val_loss": val[-1]["loss"],
             "dead_relu": dead_relu_fraction(model_sgd, loaders["val"]),
         }
-        if not h_manual.diverged:
+        if check and not h_manual.diverged:
             final["train_acc_manual"] = evaluate(
                 model_manual, loaders["train"]
             )["accuracy"]
@@ -260,14 +276,16 @@ def train_pair(
         lr=lr,
         momentum=momentum,
         weight_decay=weight_decay,
+        seed=seed,
+        checked=check,
         sgd=h_sgd,
         manual=h_manual,
         epochs=epochs,
         identical=identical,
-        max_abs_diff=max(all_diffs, default=0.0),
+        max_abs_diff=max(all_diffs, default=0.0) if check else math.nan,
         final=final,
         seconds_sgd=t1 - t0 - overhead["sgd"],
-        seconds_manual=t2 - t1 - overhead["manual"],
+        seconds_manual=(t2 - t1 - overhead["manual"]) if check else math.nan,
         state_dict={
             k: v.detach().cpu().clone()
             for k, v in model_sgd.state_dict().items()
@@ -275,41 +293,3 @@ def train_pair(
         log_sgd=logs["sgd"].getvalue(),
         log_manual=logs["manual"].getvalue(),
     )
-
-
-def side_by_side(
-    h_sgd: History,
-    h_manual: History,
-    model_sgd: nn.Module,
-    model_manual: nn.Module,
-) -> pd.DataFrame:
-    """Both trainers' loss per epoch, and whether they are the same float.
-
-    Losses are shown with every digit (Python's shortest exact form), so
-    equal strings mean equal floats.  The last row's ``parameters equal``
-    compares every final parameter with `bitwise_diff`.
-    """
-    n = max(len(h_sgd.losses), len(h_manual.losses))
-    pad = [math.nan] * n
-    same_params = all(
-        bitwise_diff(a, b) == 0.0
-        for a, b in zip(
-            model_sgd.parameters(), model_manual.parameters(), strict=True
-        )
-    )
-    sgd, manual = (h_sgd.losses + pad)[:n], (h_manual.losses + pad)[:n]
-    table = pd.DataFrame(
-        {
-            "loss SGD": [repr(x) for x in sgd],
-            "loss manual": [repr(x) for x in manual],
-            "same float": [
-                "yes" if a == b else "NO"
-                for a, b in zip(sgd, manual, strict=True)
-            ],
-            "parameters equal": "",
-        },
-        index=pd.RangeIndex(1, n + 1, name="epoch"),
-    )
-    if n:
-        table.iloc[-1, -1] = "yes" if same_params else "NO"
-    return table

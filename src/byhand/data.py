@@ -250,3 +250,19 @@ def dataloaders(
             ("test", splits.test),
         )
     }
+
+
+def with_flips(ds: TensorDataset) -> TensorDataset:
+    """``ds`` with each image followed by its horizontal mirror image.
+
+    The second protocol of the search: twice the training images, in a
+    fixed order (image, mirror, next image, ...), so an unshuffled loader
+    still reproduces.  Flipping permutes pixels within a row, so the
+    per-channel statistics of the standardization do not change.  For
+    the training split only: validation and test stay as they are.
+    """
+    x, y = ds.tensors
+    pairs = torch.stack([x, x.flip(-1)], dim=1)  # (n, 2, C, H, W)
+    return TensorDataset(
+        pairs.reshape(-1, *x.shape[1:]), y.repeat_interleave(2)
+    )

@@ -69,7 +69,9 @@ def learning_curve(result: SearchResult, run: str | None = None) -> str:
 
 def failures(result: SearchResult) -> str | None:
     """Runs that diverged or stalled at chance level, with dead units."""
-    runs = result.runs[result.runs["model"] == "MyMLP"]
+    runs = result.runs[
+        (result.runs["model"] == "MyMLP") & (result.runs["stage"] == "grid")
+    ]
     diverged = runs[runs["diverged"].astype(bool)]
     stalled = runs[
         ~runs["diverged"].astype(bool) & (runs["val_acc"] <= CHANCE)
@@ -150,8 +152,11 @@ def mistake_colours(
 
 def speed(result: SearchResult) -> str:
     """Seconds per epoch of each trainer, training alone, and the ratio."""
+    # Like for like: the runs trained both ways, on the same data.
     runs = result.runs[
-        (result.runs["model"] == "MyMLP") & (result.runs["epochs_run"] > 0)
+        (result.runs["model"] == "MyMLP")
+        & (result.runs["stage"] == "grid")
+        & (result.runs["epochs_run"] > 0)
     ]
     per_epoch_sgd = (runs["seconds_sgd"] / runs["epochs_run"]).median()
     per_epoch_man = (runs["seconds_manual"] / runs["epochs_run"]).median()
@@ -169,3 +174,47 @@ def speed(result: SearchResult) -> str:
         f"{result.meta['device']}: {verdict} (ratio {ratio:.2f}, over "
         f"{len(runs)} configurations)."
     )
+
+
+def seed_noise(result: SearchResult) -> str:
+    """How far seeds move validation accuracy, against the gaps."""
+    from byhand.selection import seed_stats
+
+    stats = seed_stats(result.runs)
+    stats = stats[(stats["n"] > 1) & ~stats["diverged"]]
+    if stats.empty:
+        return "No configuration was trained with several seeds."
+    ranked = stats.sort_values("mean", ascending=False)
+    best = ranked.iloc[0]
+    sd = stats["sd"].median()
+    text = (
+        f"Over {int(best['n'])} seeds, the validation accuracy of one "
+        f"configuration varies with a median standard deviation of "
+        f"{100 * sd:.2f} points (ranges up to "
+        f"{100 * (stats['max'] - stats['min']).max():.1f} points)."
+    )
+    if len(ranked) > 1:
+        gap = best["mean"] - ranked.iloc[1]["mean"]
+        verdict = (
+            "smaller than one standard deviation: the winner is not "
+            "clearly better than the runner-up"
+            if gap <= sd
+            else "larger than one standard deviation of the seeds"
+        )
+        text += (
+            f" The best mean ({ranked.index[0][0]}, "
+            f"{ranked.index[0][1]}: {best['mean']:.3f}) leads the "
+            f"runner-up by {100 * gap:.2f} points, {verdict}."
+        )
+    plain = stats.xs("plain", level="protocol")["mean"]
+    if "flip" in stats.index.get_level_values("protocol"):
+        flip = stats.xs("flip", level="protocol")["mean"]
+        common = plain.index.intersection(flip.index)
+        if len(common):
+            diff = (flip[common] - plain[common]).mean()
+            text += (
+                f" The flip protocol changes the mean validation accuracy "
+                f"of the same configurations by {100 * diff:+.2f} points "
+                "on average."
+            )
+    return text

@@ -1,6 +1,9 @@
 """Figures for the chapters and the report; each returns a Figure.
 
 Every figure has a title, labelled axes and says which split it shows.
+
+Long because (about 330 lines) it holds every figure of the documents,
+one function each, sharing their helpers; none depends on another.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import matplotlib.pyplot as plt
+import pandas as pd
 import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -16,6 +20,7 @@ from matplotlib.figure import Figure
 from byhand.cifar import CIFAR10
 from byhand.data import CatCarSplits
 from byhand.results import SearchResult
+from byhand.selection import seed_stats
 
 
 def _show(ax: Axes, img: torch.Tensor) -> None:
@@ -58,7 +63,7 @@ def sample_grid(
     return fig
 
 
-def _grid(
+def _panels(
     n: int, ncols: int, size: tuple[float, float]
 ) -> tuple[Figure, list[Axes]]:
     nrows = max(1, -(-n // ncols))
@@ -73,6 +78,11 @@ def _grid(
     return fig, list(axes.flat)
 
 
+def _grid(result: SearchResult) -> pd.DataFrame:
+    """The grid stage's runs: every configuration once, course seed."""
+    return result.runs[result.runs["stage"] == "grid"]
+
+
 def _label(row: Mapping[str, Any]) -> str:
     return (
         f"lr={row['lr']:g}, mom={row['momentum']:g}, "
@@ -84,8 +94,9 @@ def sgd_vs_manual(
     result: SearchResult, source: str = "course", ncols: int = 3
 ) -> Figure:
     """Training loss per epoch, torch.optim.SGD and manual, overlaid."""
-    runs = result.runs[result.runs["source"] == source]
-    fig, axes = _grid(len(runs), ncols, (4.0, 3.0))
+    runs = _grid(result)
+    runs = runs[runs["source"] == source]
+    fig, axes = _panels(len(runs), ncols, (4.0, 3.0))
     for ax, (_, row) in zip(axes, runs.iterrows(), strict=False):
         ep = result.epochs[result.epochs["run"] == row["run"]]
         ax.plot(
@@ -148,16 +159,11 @@ def all_loss_curves(result: SearchResult, ymax: float = 1.0) -> Figure:
     The y axis stops at ``ymax`` so that runs that blow up do not flatten
     the others; a diverged run's curve ends at its last finite epoch.
     """
-    runs = result.runs[result.runs["model"] == "MyMLP"]
+    runs = _grid(result)
+    runs = runs[runs["model"] == "MyMLP"]
     lrs = sorted(runs["lr"].unique())
-    fig, axes = plt.subplots(
-        1,
-        len(lrs),
-        figsize=(3.4 * len(lrs), 3.6),
-        sharey=True,
-        squeeze=False,
-    )
-    for ax, lr in zip(axes[0], lrs, strict=True):
+    fig, axes = _panels(len(lrs), min(3, len(lrs)), (3.4, 3.0))
+    for ax, lr in zip(axes, lrs, strict=False):
         for _, row in runs[runs["lr"] == lr].iterrows():
             ep = result.epochs[result.epochs["run"] == row["run"]]
             label = f"mom {row['momentum']:g}, wd {row['weight_decay']:g}"
@@ -168,8 +174,8 @@ def all_loss_curves(result: SearchResult, ymax: float = 1.0) -> Figure:
         ax.set_ylim(0, ymax)
         ax.set_title(f"lr = {lr:g}")
         ax.set_xlabel("epoch")
-        ax.legend(fontsize=7)
-    axes[0][0].set_ylabel("mean training loss")
+        ax.set_ylabel("mean training loss")
+        ax.legend(fontsize=6)
     fig.suptitle(
         "Training loss of every configuration (training split; solid: "
         f"the course's settings; axis cut at {ymax:g})"
@@ -180,7 +186,8 @@ def all_loss_curves(result: SearchResult, ymax: float = 1.0) -> Figure:
 
 def val_accuracy_heatmap(result: SearchResult) -> Figure:
     """Final validation accuracy over the grid; diverged cells marked."""
-    runs = result.runs[result.runs["model"] == "MyMLP"].copy()
+    runs = _grid(result)
+    runs = runs[runs["model"] == "MyMLP"].copy()
     runs["column"] = [
         f"mom {m:g}\nwd {w:g}"
         for m, w in zip(runs["momentum"], runs["weight_decay"], strict=True)
@@ -267,7 +274,7 @@ def misclassified_gallery(
 ) -> Figure:
     """The test images the selected model got wrong most confidently."""
     wrong = result.test["misclassified"][:n]
-    fig, axes = _grid(max(len(wrong), 1), 6, (1.7, 2.3))
+    fig, axes = _panels(max(len(wrong), 1), 6, (1.7, 2.3))
     for ax, item in zip(axes, wrong, strict=False):
         _show(ax, splits.images["test"][item["index"]])
         ax.set_title(
@@ -280,5 +287,49 @@ def misclassified_gallery(
             0.5, 0.5, "no test image misclassified", ha="center", va="center"
         )
     fig.suptitle("Most confident mistakes of the selected model (test split)")
+    fig.tight_layout()
+    return fig
+
+
+def seed_spread(result: SearchResult) -> Figure:
+    """Validation accuracy of each seed, per configuration and protocol.
+
+    Dots are seeds, the bar is mean ± one standard deviation; the grey
+    band spans the gap between the best and the runner-up mean, so a
+    reader sees whether the seeds' spread is wider than the gaps.
+    """
+    stats = seed_stats(result.runs)
+    stats = stats[stats["n"] > 1]
+    mlp = result.runs[result.runs["model"] == "MyMLP"]
+    best = result.selected_row()
+    fig, ax = plt.subplots(figsize=(7.5, 0.5 * len(stats) + 1.6))
+    labels = []
+    colours = {"plain": "tab:blue", "flip": "tab:orange"}
+    for y, ((config, protocol), s) in enumerate(stats.iterrows()):
+        runs = mlp[(mlp["config"] == config) & (mlp["protocol"] == protocol)]
+        c = colours.get(protocol, "black")
+        ax.scatter(runs["val_acc"], [y] * len(runs), color=c, s=18, alpha=0.6)
+        ax.errorbar(
+            s["mean"], y, xerr=s["sd"], fmt="D", color=c, capsize=4, ms=6
+        )
+        row = runs.iloc[0]
+        chosen = (config, protocol) == (best["config"], best["protocol"])
+        labels.append(
+            f"{'▶ ' if chosen else ''}{config} {protocol}: lr {row.lr:g}, "
+            f"mom {row.momentum:g}, wd {row.weight_decay:g}"
+        )
+    means = sorted(stats["mean"], reverse=True)
+    if len(means) > 1:
+        ax.axvspan(means[1], means[0], color="grey", alpha=0.15,
+                   label="gap: best to runner-up mean")  # fmt: skip
+    for protocol, c in colours.items():
+        ax.errorbar([], [], xerr=[], fmt="D", color=c,
+                    label=f"{protocol}: mean ± sd over seeds")  # fmt: skip
+    ax.set_yticks(range(len(labels)), labels, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("validation accuracy (dots: one seed each)")
+    ax.set_ylabel("configuration and protocol")
+    ax.set_title("Seed noise against the gaps (validation split)")
+    ax.legend(fontsize=8, loc="lower left")
     fig.tight_layout()
     return fig

@@ -43,7 +43,7 @@ EPOCH_COLUMNS = (
 )  # fmt: skip
 # Bump when the training code or the saved format changes what a search
 # produces: older saved results are then ignored.
-RESULTS_VERSION = 3
+RESULTS_VERSION = 4
 
 
 class ResultsError(RuntimeError):
@@ -147,7 +147,10 @@ def load(folder: Path, config: Any) -> SearchResult:
     for key in ("n", "accuracy", "ci95", "confusion", "per_class"):
         if key not in test:
             raise ResultsError(f"test.json lacks {key!r}")
-    runs = _read_csv(folder / "runs.csv", (*RUN_COLUMNS, "selected"))
+    runs = _read_csv(
+        folder / "runs.csv",
+        (*RUN_COLUMNS, "config", "stage", "protocol", "selected"),
+    )
     epochs = _read_csv(folder / "epochs.csv", EPOCH_COLUMNS)
     expected = set(meta.get("runs", []))
     if not expected or set(runs["run"]) != expected:

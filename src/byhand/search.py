@@ -1,10 +1,23 @@
 """Tasks 8-9: the hyperparameter search and the selection of one model.
 
-Every configuration is trained twice from the same seed, with `train`
-(torch.optim.SGD) and with `train_manual_update` (`byhand.compare`); the
-two runs must be bit-identical.  The selected model alone is evaluated
-on the test set (`byhand.evaluation`), and everything is saved in a
-results folder (`byhand.results`) that a second call loads.
+Three stages, all on the validation split (the test set stays out):
+
+1. **grid**: every configuration (the course's six settings, a denser
+   grid where training works, two probes of where it fails) trained from
+   the course's seed with `train` and with `train_manual_update`, which
+   must agree bit for bit (`byhand.compare`); plus a linear baseline.
+2. **seeds**: the ``n_top`` best configurations of stage 1, trained again
+   from each of ``extra_seeds`` (torch.optim.SGD only), to measure how
+   much validation accuracy moves with the initialization alone.
+3. **flip**: the same configurations and seeds on a second protocol, the
+   training split plus its mirror images (`byhand.data.with_flips`); its
+   course-seed run is trained both ways and compared too.
+
+Selection is automatic (`byhand.selection`): the highest mean validation
+accuracy over the seeds.  The selected configuration's course-seed model
+is evaluated once on the test set (`byhand.evaluation`).
+Everything is saved in a results folder (`byhand.results`) that a second
+call loads.
 """
 
 from __future__ import annotations
@@ -14,149 +27,81 @@ import os
 import sys
 import time
 import warnings
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 import torch
-from torch import nn
-from tqdm.auto import tqdm
 
 import byhand
 from byhand import logformat, results
-from byhand.compare import PairResult, majority_row, train_pair
-from byhand.data import CatCarSplits, dataloaders
+from byhand.compare import PairResult, majority_row
+from byhand.configs import (
+    COURSE_SETTINGS,
+    PROFILES,
+    TINY,
+    ProfileError,
+    SearchConfig,
+    config_from_env,
+)
+from byhand.data import CatCarSplits, dataloaders, with_flips
 from byhand.evaluation import evaluate_test
-from byhand.network import MyMLP, linear_baseline
+from byhand.jobs import Job, Runner, Setting, default_workers
+from byhand.network import MyMLP
 from byhand.results import SearchResult
+from byhand.selection import select, top_configs
 
-# The course's six settings (gradient_descent_output.txt): lr 0.01 with
-# (momentum, weight decay) =
-COURSE_SETTINGS = (
-    (0.01, 0.0, 0.0),
-    (0.01, 0.0, 0.01),
-    (0.01, 0.9, 0.0),
-    (0.01, 0.9, 0.01),
-    (0.01, 0.9, 0.001),
-    (0.01, 0.8, 0.01),
-)
-
-
-@dataclass(frozen=True)
-class SearchConfig:
-    """Everything that determines the search's results (the cache key)."""
-
-    seed: int = 265  # torch.manual_seed(seed) before each model, as the course
-    batch_size: int = 256
-    n_epochs: int = 30
-    val_fraction: float = 0.1  # of the official training set
-    split_seed: int = 42
-    course: tuple[tuple[float, float, float], ...] = COURSE_SETTINGS
-    # The grid: every (lr, momentum, weight decay) combination of these;
-    # lr 0.01 is covered by the course's settings (and a 5-minute budget).
-    grid_lr: tuple[float, ...] = (0.001, 0.1, 1.0)
-    grid_momentum: tuple[float, ...] = (0.0, 0.9)
-    grid_weight_decay: tuple[float, ...] = (0.0, 0.1)
-    baseline_lr: float = 0.01  # the linear baseline, trained like MyMLP
-    hidden: tuple[int, ...] = (128, 32)
-
-    def settings(self) -> list[tuple[str, float, float, float]]:
-        """(source, lr, momentum, weight decay): the course's six first."""
-        out = [("course", *s) for s in self.course]
-        seen = {s[1:] for s in out}
-        for lr in self.grid_lr:
-            for mom in self.grid_momentum:
-                for wd in self.grid_weight_decay:
-                    if (lr, mom, wd) not in seen:
-                        seen.add((lr, mom, wd))
-                        out.append(("grid", lr, mom, wd))
-        return out
+__all__ = [
+    "COURSE_SETTINGS",
+    "PROFILES",
+    "TINY",
+    "ProfileError",
+    "SearchConfig",
+    "config_from_env",
+    "run_search",
+    "select",
+]
 
 
-# A search small enough for tests and quick renders; each value shrunk.
-TINY = SearchConfig(
-    batch_size=8,  # a few batches per epoch on a tiny data set
-    n_epochs=3,  # enough to see the loss move
-    val_fraction=0.2,  # a tiny data set needs a bigger share to validate
-    course=COURSE_SETTINGS[:2],  # plain and weight decay
-    grid_lr=(0.05, 1e6),  # a sensible rate and one that diverges
-    grid_momentum=(0.9,),
-    grid_weight_decay=(0.0,),
-    hidden=(16, 8),  # a smaller MLP trains in milliseconds
-)
-PROFILES = {"default": SearchConfig(), "tiny": TINY}
-
-
-class ProfileError(ValueError):
-    """``$BYHAND_SEARCH`` names no search profile."""
-
-
-def config_from_env() -> SearchConfig:
-    """The profile named by ``$BYHAND_SEARCH`` (default or tiny)."""
-    name = os.environ.get("BYHAND_SEARCH", "default")
-    if name not in PROFILES:
-        raise ProfileError(
-            f"BYHAND_SEARCH={name!r} is not a search profile; set it to one "
-            f"of {sorted(PROFILES)} or unset it"
-        )
-    return PROFILES[name]
-
-
-def select(runs: pd.DataFrame) -> str:
-    """Argmax of validation accuracy over the MyMLP runs that trained.
-
-    Ties go to the lower validation loss, then to the earlier run (the
-    course's settings come first).  Baselines are never selected.
-    """
-    ok = runs[(runs["model"] == "MyMLP") & ~runs["diverged"].astype(bool)]
-    ok = ok.dropna(subset=["val_acc"])
-    if ok.empty:
-        raise RuntimeError(
-            "every configuration diverged: no model to select; lower the "
-            "learning rates of the search"
-        )
-    ranked = ok.assign(order=range(len(ok))).sort_values(
-        ["val_acc", "val_loss", "order"], ascending=[False, True, True]
-    )
-    return str(ranked.iloc[0]["run"])
-
-
-@dataclass(frozen=True)
-class _Job:
-    run: str
-    model_name: str
-    source: str
-    make: Callable[[], nn.Module]
-    lr: float
-    momentum: float
-    weight_decay: float
-
-
-def _jobs(config: SearchConfig, n_in: int, n_out: int) -> list[_Job]:
-    """Every MyMLP configuration, then the linear baseline."""
-
-    def mlp() -> nn.Module:
-        return MyMLP(n_in=n_in, hidden=config.hidden, n_out=n_out)
-
-    def linear() -> nn.Module:
-        return linear_baseline(n_in=n_in, n_out=n_out)
-
-    jobs = [
-        _Job(f"{source}-{i:02d}", "MyMLP", source, mlp, lr, mom, wd)
-        for i, (source, lr, mom, wd) in enumerate(config.settings())
-    ]
+def _grid_jobs(config: SearchConfig) -> list[Job]:
+    jobs = []
+    for i, (source, lr, mom, wd) in enumerate(config.settings()):
+        run = f"{source}-{i:02d}"
+        jobs.append(
+            Job(run, run, "grid", "plain", source, "MyMLP",
+                lr, mom, wd, config.seed, check=True)
+        )  # fmt: skip
     jobs.append(
-        _Job(
-            "linear",
-            f"linear ({n_in} to {n_out})",
-            "baseline",
-            linear,
-            config.baseline_lr,
-            0.0,
-            0.0,
-        )
-    )
+        Job("linear", "linear", "grid", "plain", "baseline", "linear",
+            config.baseline_lr, 0.0, 0.0, config.seed, check=True)
+    )  # fmt: skip
+    return jobs
+
+
+def _repeat_jobs(
+    config: SearchConfig, grid: list[Job], top: list[str]
+) -> list[Job]:
+    by_id = {j.config: j for j in grid}
+    jobs = []
+    for name in top:
+        g = by_id[name]
+        for seed in config.extra_seeds:
+            jobs.append(
+                dataclasses.replace(
+                    g, run=f"{name}-s{seed}", stage="seeds", seed=seed,
+                    check=False,
+                )
+            )  # fmt: skip
+    if config.flip:
+        for name in top:
+            g = by_id[name]
+            for seed in config.seeds:
+                jobs.append(
+                    dataclasses.replace(
+                        g, run=f"{name}-flip-s{seed}", stage="flip",
+                        protocol="flip", seed=seed,
+                        check=seed == config.seed,
+                    )
+                )  # fmt: skip
     return jobs
 
 
@@ -168,11 +113,14 @@ def run_search(
     progress: bool | None = None,
     force: bool = False,
     device: torch.device | str | None = None,
+    workers: int | None = None,
 ) -> SearchResult:
     """Train, compare, select and evaluate; or load the saved results.
 
     The test set is evaluated once, for the selected model only.  Saved
     results that fail a check are reported with a warning and retrained.
+    ``workers`` processes train at once on the CPU (default: one per core,
+    or ``$BYHAND_WORKERS``); the results do not depend on it.
     """
     config = config or SearchConfig()
     if progress is None:
@@ -193,7 +141,8 @@ def run_search(
                     "training again",
                     stacklevel=2,
                 )
-        return _search(splits, config, folder, key, progress, device)
+        workers = workers or default_workers()
+        return _search(splits, config, folder, key, progress, device, workers)
 
 
 def _search(
@@ -203,49 +152,47 @@ def _search(
     key: str,
     progress: bool,
     device: torch.device,
+    workers: int,
 ) -> SearchResult:
-    loaders = dataloaders(splits, config.batch_size)
-    test_loader = loaders.pop("test")  # the test set stays out of the search
-    n_in = splits.train.tensors[0][0].numel()
-    n_out = len(splits.classes)
-    jobs = _jobs(config, n_in, n_out)
     t_start = time.perf_counter()
-    pairs: list[PairResult] = []
-    bar = tqdm(jobs, desc="search", unit="config", disable=not progress)
-    for job in bar:
-        bar.set_postfix_str(
-            f"lr={job.lr:g} mom={job.momentum:g} wd={job.weight_decay:g}"
-        )
-        pairs.append(
-            train_pair(
-                job.make,
-                loaders,
-                lr=job.lr,
-                momentum=job.momentum,
-                weight_decay=job.weight_decay,
-                n_epochs=config.n_epochs,
-                seed=config.seed,
-                run=job.run,
-                model_name=job.model_name,
-                source=job.source,
-                device=device,
-                progress=progress,
-            )
-        )
-    y_train = splits.train.tensors[1]
-    y_val = splits.val.tensors[1]
-    runs = pd.DataFrame(
-        [p.row() for p in pairs] + [majority_row(y_train, y_val)]
+    setting = Setting(
+        train=splits.train,
+        train_flip=with_flips(splits.train) if config.flip else None,
+        val=splits.val,
+        hidden=config.hidden,
+        n_epochs=config.n_epochs,
+        batch_size=config.batch_size,
+        dtype=torch.get_default_dtype(),
+    )
+    grid = _grid_jobs(config)
+    with Runner(
+        setting, workers=workers, progress=progress, device=device
+    ) as runner:
+        pairs = runner.run(grid)
+        runs = _runs(grid, pairs)
+        top = top_configs(runs, config.n_top)
+        repeat = _repeat_jobs(config, grid, top)
+        more = runner.run(repeat) if repeat else []
+    jobs, pairs = grid + repeat, pairs + more
+    runs = _runs(jobs, pairs)
+    y_train, y_val = splits.train.tensors[1], splits.val.tensors[1]
+    runs = pd.concat(
+        [runs, pd.DataFrame([_baseline(majority_row(y_train, y_val))])],
+        ignore_index=True,
     )
     epochs = pd.concat([p.epochs for p in pairs], ignore_index=True)
-    selected = select(runs)
+    selected = select(runs, config.seed)
     runs["selected"] = runs["run"] == selected
     best = next(p for p in pairs if p.run == selected)
+    n_in = splits.train.tensors[0][0].numel()
+    n_out = len(splits.classes)
     model = MyMLP(n_in=n_in, hidden=config.hidden, n_out=n_out).to(device)
     model.load_state_dict(best.state_dict)
     # The one and only look at the test set.
+    test_loader = dataloaders(splits, config.batch_size)["test"]
     test = evaluate_test(model, test_loader, splits.classes)
-    course = [p for p in pairs if p.source == "course"]
+    course = [p for p, j in zip(pairs, jobs, strict=True)
+              if j.source == "course" and j.stage == "grid"]  # fmt: skip
     log = logformat.course_log(
         course,
         device=device.type,
@@ -253,6 +200,7 @@ def _search(
         n_epochs=config.n_epochs,
         seed=config.seed,
     )
+    checked = runs[runs["checked"].astype(bool)]
     meta = {
         "selected": selected,
         "key": key,
@@ -267,9 +215,12 @@ def _search(
         "byhand": byhand.__version__,
         "torch": torch.__version__,
         "device": device.type,
+        "workers": workers,
         "seconds_total": time.perf_counter() - t_start,
-        "n_configs": len(jobs) - 1,
-        "all_identical": bool(runs["identical"].all()),
+        "n_configs": len(config.settings()),
+        "n_runs": len(jobs),
+        "n_checked": len(checked),
+        "all_identical": bool(checked["identical"].astype(bool).all()),
     }
     results.save(
         folder,
@@ -291,3 +242,13 @@ def _search(
         meta=meta,
         loaded_from_cache=False,
     )
+
+
+def _runs(jobs: list[Job], pairs: list[PairResult]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [{**p.row(), **j.tags()} for j, p in zip(jobs, pairs, strict=True)]
+    )
+
+
+def _baseline(row: dict) -> dict:
+    return {**row, "config": row["run"], "stage": "grid", "protocol": "plain"}

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-import pandas as pd
+import math
 
+import pandas as pd
+from torch import nn
+
+from byhand.compare import bitwise_diff
 from byhand.results import SearchResult
+from byhand.selection import seed_stats
+from byhand.training import History
 
 TASKS_5_TO_7 = (
     ("5: plain", (0.01, 0.0, 0.0)),
@@ -17,17 +23,28 @@ def _num(x: float, fmt: str = ".3f") -> str:
     return "–" if x != x else format(x, fmt)  # NaN: an en dash
 
 
+def grid_runs(result: SearchResult) -> pd.DataFrame:
+    """The runs of the grid stage (course seed, plain protocol)."""
+    return result.runs[result.runs["stage"] == "grid"]
+
+
 def results_table(result: SearchResult) -> pd.DataFrame:
-    """Every run as the report shows it, narrow enough for a PDF page.
+    """The grid stage as the report shows it, narrow enough for a page.
 
     Numbers come formatted (3 decimals, "–" where a run has none); the
-    run id says course/grid/baseline and the status marks the selected.
+    run id says course/grid/probe/baseline, the status marks the
+    configurations that went on to the seeds (``top``) and the one whose
+    model was selected.
     """
-    runs = result.runs
+    runs = grid_runs(result)
+    chosen = result.selected_row()["config"]
+    top = set(result.runs.loc[result.runs["stage"] != "grid", "config"])
 
     def status(row: pd.Series) -> str:
-        if row["selected"]:
+        if row["config"] == chosen:
             return "SELECTED"
+        if row["config"] in top:
+            return "top"
         return "diverged" if row["diverged"] else "trained"
 
     table = pd.DataFrame(
@@ -38,7 +55,12 @@ def results_table(result: SearchResult) -> pd.DataFrame:
             "train acc.": [_num(v) for v in runs["train_acc"]],
             "val. acc.": [_num(v) for v in runs["val_acc"]],
             "val. loss": [_num(v) for v in runs["val_loss"]],
-            "SGD = manual": runs["identical"].map({True: "yes", False: "NO"}),
+            "SGD = manual": [
+                ("yes" if i else "NO") if c else "–"
+                for i, c in zip(
+                    runs["identical"], runs["checked"], strict=True
+                )
+            ],
             "status": [status(r) for _, r in runs.iterrows()],
         }
     )
@@ -52,7 +74,8 @@ def comparison_table(result: SearchResult) -> pd.DataFrame:
     The final training loss of each, whether every epoch's loss is the
     same float, and the largest parameter difference over all epochs.
     """
-    runs = result.runs[result.runs["model"] == "MyMLP"]
+    runs = grid_runs(result)
+    runs = runs[runs["model"] == "MyMLP"]
     rows = []
     for task, (lr, mom, wd) in TASKS_5_TO_7:
         hit = runs[
@@ -118,16 +141,64 @@ def confusion_table(result: SearchResult) -> pd.DataFrame:
     )
 
 
+def seed_table(result: SearchResult) -> pd.DataFrame:
+    """Validation accuracy over seeds, both protocols side by side.
+
+    One row per configuration that went on to the seeds: mean ± standard
+    deviation over the seeds for the plain and the flip protocol, and the
+    range (min-max).  The selected one is marked.
+    """
+    stats = seed_stats(result.runs)
+    stats = stats[stats["n"] > 1]
+    best = result.selected_row()
+    rows = []
+    for config in dict.fromkeys(stats.index.get_level_values(0)):
+        row = result.runs[result.runs["config"] == config].iloc[0]
+        entry = {
+            "config": config,
+            "lr": f"{row.lr:g}",
+            "mom.": f"{row.momentum:g}",
+            "wd": f"{row.weight_decay:g}",
+        }
+        for protocol in ("plain", "flip"):
+            if (config, protocol) not in stats.index:
+                entry[f"{protocol}: mean ± sd"] = "–"
+                entry[f"{protocol}: range"] = "–"
+                continue
+            s = stats.loc[(config, protocol)]
+            if s["diverged"]:
+                entry[f"{protocol}: mean ± sd"] = "diverged"
+                entry[f"{protocol}: range"] = "–"
+                continue
+            mark = (
+                " *"
+                if (config, protocol) == (best["config"], best["protocol"])
+                else ""
+            )
+            entry[f"{protocol}: mean ± sd"] = (
+                f"{s['mean']:.3f} ± {s['sd']:.3f}{mark}"
+            )
+            entry[f"{protocol}: range"] = f"{s['min']:.3f}–{s['max']:.3f}"
+        rows.append(entry)
+    return pd.DataFrame(rows).set_index("config")
+
+
 def selected_table(result: SearchResult) -> pd.DataFrame:
     """The selected configuration and its accuracy on each split."""
     best = result.selected_row()
+    stats = seed_stats(result.runs).loc[(best["config"], best["protocol"])]
     test = result.test
     lo, hi = test["ci95"]
     values = {
-        "configuration": result.selected,
+        "configuration": best["config"],
+        "protocol": best["protocol"],
         "learning rate": f"{best.lr:g}",
         "momentum": f"{best.momentum:g}",
         "weight decay": f"{best.weight_decay:g}",
+        f"validation accuracy over {int(stats['n'])} seeds": (
+            f"{stats['mean']:.3f} ± {_num(stats['sd'])}"
+        ),
+        f"model evaluated (seed {int(best.seed)})": result.selected,
         "accuracy, training split": _num(best.train_acc),
         "accuracy, validation split": _num(best.val_acc),
         "accuracy, test split": _num(test["accuracy"]),
@@ -137,3 +208,41 @@ def selected_table(result: SearchResult) -> pd.DataFrame:
         {"value": list(values.values())},
         index=pd.Index(list(values), name=""),
     )
+
+
+def side_by_side(
+    h_sgd: History,
+    h_manual: History,
+    model_sgd: nn.Module,
+    model_manual: nn.Module,
+) -> pd.DataFrame:
+    """Both trainers' loss per epoch, and whether they are the same float.
+
+    Losses are shown with every digit (Python's shortest exact form), so
+    equal strings mean equal floats.  The last row's ``parameters equal``
+    compares every final parameter with `bitwise_diff`.
+    """
+    n = max(len(h_sgd.losses), len(h_manual.losses))
+    pad = [math.nan] * n
+    same_params = all(
+        bitwise_diff(a, b) == 0.0
+        for a, b in zip(
+            model_sgd.parameters(), model_manual.parameters(), strict=True
+        )
+    )
+    sgd, manual = (h_sgd.losses + pad)[:n], (h_manual.losses + pad)[:n]
+    table = pd.DataFrame(
+        {
+            "loss SGD": [repr(x) for x in sgd],
+            "loss manual": [repr(x) for x in manual],
+            "same float": [
+                "yes" if a == b else "NO"
+                for a, b in zip(sgd, manual, strict=True)
+            ],
+            "parameters equal": "",
+        },
+        index=pd.RangeIndex(1, n + 1, name="epoch"),
+    )
+    if n:
+        table.iloc[-1, -1] = "yes" if same_params else "NO"
+    return table

@@ -1,0 +1,58 @@
+"""byhand.selection: the rule of task 9 on runs whose answer is known."""
+
+import math
+
+import pandas as pd
+import pytest
+
+from byhand import selection
+
+
+def runs_table(rows):
+    """Runs from (config, protocol, seed, val_acc, val_loss) tuples."""
+    return pd.DataFrame(
+        [
+            {
+                "run": f"{c}-{p}-{s}", "config": c, "protocol": p,
+                "seed": s, "model": "MyMLP", "diverged": a != a,
+                "val_acc": a, "val_loss": loss,
+            }
+            for c, p, s, a, loss in rows
+        ]
+    )  # fmt: skip
+
+
+def test_select_uses_the_mean_over_seeds():
+    # "a" wins from the course's seed (0.90) but "b" has the better mean.
+    runs = runs_table(
+        [("a", "plain", 265, 0.90, 0.3), ("a", "plain", 1, 0.80, 0.3),
+         ("b", "plain", 265, 0.88, 0.3), ("b", "plain", 1, 0.87, 0.3),
+         ("c", "plain", 265, 0.95, 0.3)]  # one seed only: no candidate
+    )  # fmt: skip
+    assert selection.select(runs) == "b-plain-265"
+
+
+def test_select_compares_protocols_and_ranks_accuracy_before_loss():
+    runs = runs_table(
+        [("a", "plain", 265, 0.90, 0.5), ("a", "plain", 1, 0.90, 0.5),
+         ("a", "flip", 265, 0.92, 0.9), ("a", "flip", 1, 0.92, 0.9)]
+    )  # fmt: skip
+    assert selection.select(runs) == "a-flip-265"
+
+
+def test_select_breaks_ties_by_loss_and_skips_diverged_and_baselines():
+    runs = runs_table(
+        [("a", "plain", 265, 0.8, 0.5), ("b", "plain", 265, 0.8, 0.4),
+         ("c", "plain", 265, math.nan, math.nan),
+         ("lin", "plain", 265, 0.99, 0.1)]
+    )  # fmt: skip
+    runs.loc[3, "model"] = "linear"
+    assert selection.select(runs) == "b-plain-265"
+    # A configuration that diverged on one seed is no candidate.
+    more = runs_table(
+        [("a", "plain", 265, 0.9, 0.5), ("a", "plain", 1, math.nan, 1.0),
+         ("b", "plain", 265, 0.8, 0.5), ("b", "plain", 1, 0.8, 0.5)]
+    )  # fmt: skip
+    assert selection.select(more) == "b-plain-265"
+    with pytest.raises(RuntimeError, match="every configuration diverged"):
+        selection.select(runs.assign(diverged=True))
