@@ -65,7 +65,7 @@ def test_failures_are_measured():
     )  # fmt: skip
     text = findings.failures(result([0.5, 0.4, 0.3], runs=runs))
     assert "1 configuration diverged" in text
-    assert "75.0 %" in text and "5.0 %" in text
+    assert "75.0 % of their hidden ReLU" in text and "5.0 %" in text
 
 
 def test_mistake_colours_compare_wrong_with_right():
@@ -105,3 +105,12 @@ def test_seed_noise_compares_spread_and_gap():
     runs["val_acc"] = [0.90, 0.90, 0.80, 0.80, 0.90, 0.90]
     tied = findings.seed_noise(result([0.5, 0.4, 0.3], runs=runs))
     assert "not clearly better" in tied
+
+
+def test_protocol_choice_names_the_winner():
+    r = result([0.5, 0.4, 0.3])
+    r.runs["protocol"] = ["plain"]
+    r.runs["selected"] = [True]
+    assert "comes from the plain protocol" in findings.protocol_choice(r)
+    r.runs["protocol"] = ["flip"]
+    assert "comes from the flip protocol" in findings.protocol_choice(r)

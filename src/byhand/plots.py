@@ -302,7 +302,7 @@ def seed_spread(result: SearchResult) -> Figure:
     stats = stats[stats["n"] > 1]
     mlp = result.runs[result.runs["model"] == "MyMLP"]
     best = result.selected_row()
-    fig, ax = plt.subplots(figsize=(7.5, 0.5 * len(stats) + 1.6))
+    fig, ax = plt.subplots(figsize=(7.5, 0.5 * len(stats) + 2.2))
     labels = []
     colours = {"plain": "tab:blue", "flip": "tab:orange"}
     for y, ((config, protocol), s) in enumerate(stats.iterrows()):
@@ -330,6 +330,8 @@ def seed_spread(result: SearchResult) -> Figure:
     ax.set_xlabel("validation accuracy (dots: one seed each)")
     ax.set_ylabel("configuration and protocol")
     ax.set_title("Seed noise against the gaps (validation split)")
-    ax.legend(fontsize=8, loc="lower left")
+    ax.legend(
+        fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=3
+    )
     fig.tight_layout()
     return fig
