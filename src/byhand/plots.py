@@ -330,8 +330,7 @@ def seed_spread(result: SearchResult) -> Figure:
     ax.set_xlabel("validation accuracy (dots: one seed each)")
     ax.set_ylabel("configuration and protocol")
     ax.set_title("Seed noise against the gaps (validation split)")
-    ax.legend(
-        fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=3
-    )
-    fig.tight_layout()
+    handles, names = ax.get_legend_handles_labels()
+    fig.legend(handles, names, fontsize=8, loc="lower center", ncol=3)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     return fig
