@@ -107,3 +107,14 @@ def test_the_runner_keeps_the_order_of_the_jobs(splits):
     with Runner(_setting(splits)) as runner:
         out = runner.run(jobs)
     assert [p.run for p in out] == ["r0.01", "r0.05", "r0.1"]
+
+
+@pytest.mark.cuda
+def test_a_search_on_cuda_agrees_bit_for_bit(splits, tmp_path):
+    result = search.run_search(
+        splits, CONFIG, results_dir=tmp_path / "r", device="cuda"
+    )
+    assert result.meta["device"] == "cuda"
+    assert result.meta["all_identical"]
+    checked = result.runs[result.runs["checked"].astype(bool)]
+    assert (checked["max_abs_diff"] == 0).all()
