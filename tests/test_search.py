@@ -163,7 +163,7 @@ def test_validation_accuracy_is_measured_on_the_validation_split(searched):
         if not row["diverged"]:
             assert row["val_acc"] == last.loc[run, "val_acc"]
     # The saved model, evaluated again on the validation split.
-    model = results.load_model(result)
+    model = results.load_model(result).to(result.meta["device"])
     again = evaluate(model, _loader(splits.val))
     assert again["accuracy"] == result.selected_row()["val_acc"]
     assert again["loss"] == result.selected_row()["val_loss"]
@@ -192,10 +192,12 @@ def test_test_set_is_read_once_by_the_selected_model(searched):
         momentum=row["momentum"],
         weight_decay=row["weight_decay"],
     )
-    again = run_job(job, _setting(splits))
-    model = results.load_model(result)
+    # On the device the search used (CUDA when present): floats differ
+    # between devices.
+    again = run_job(job, _setting(splits), result.meta["device"])
+    model = results.load_model(result).to(result.meta["device"])
     for k, v in model.state_dict().items():
-        assert torch.equal(v, again.state_dict[k]), k
+        assert torch.equal(v.cpu(), again.state_dict[k]), k
     # ... and the test metrics are that model's, not an untrained one's.
     test_loader = _loader(splits.test.ds)
     assert evaluate_test(model, test_loader, splits.classes) == result.test

@@ -44,9 +44,9 @@ def test_comparison_table_reads_the_epochs(result):
     t = tables.comparison_table(result)
     assert list(t.index) == ["5: plain", "6: weight decay"]
     runs = result.runs[result.runs["stage"] == "grid"]
-    runs = runs.set_index(["momentum", "weight_decay"])
+    hit = runs[(runs["momentum"] == 0.0) & (runs["weight_decay"] == 0.01)]
     ep = result.epochs
-    run = runs.loc[(0.0, 0.01), "run"]
+    (run,) = hit["run"]
     last = ep[ep["run"] == run]["train_loss_manual"].iloc[-1]
     assert t.loc["6: weight decay", "loss manual"] == last
     assert (t["same losses"] == "yes").all()
