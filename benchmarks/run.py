@@ -3,9 +3,12 @@
 Each ratio is measured in the same run, alternating the two sides and
 keeping the best of several repeats (the least disturbed measurement).
 
-    python benchmarks/run.py [backprop] [training] [data]
+    python benchmarks/run.py [backprop] [training] [data] [workers]
 
-`data` needs CIFAR10_ROOT (or a downloaded copy in data/).
+`data` needs CIFAR10_ROOT (or a downloaded copy in data/).  `workers`
+compares the search's two ways of using the cores: one process training
+jobs one after the other with every thread, against worker processes of
+one thread each (synthetic data of the real size: 9,000 images).
 """
 
 from __future__ import annotations
@@ -158,10 +161,61 @@ def bench_data() -> None:
     )
 
 
+def bench_workers(n_jobs: int = 8, n_epochs: int = 30) -> None:
+    from byhand import data
+    from byhand.jobs import Job, Runner, Setting, run_job
+
+    workers = os.cpu_count() or 1
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(9000, 3, 16, 16, generator=g)
+    y = torch.randint(0, 2, (9000,), generator=g)
+    train_set = TensorDataset(X, y)
+    setting = Setting(
+        train=train_set,
+        train_flip=data.with_flips(train_set),
+        val=TensorDataset(X[:1000], y[:1000]),
+        hidden=(128, 32),
+        n_epochs=n_epochs,
+        batch_size=256,
+        dtype=torch.float64,
+    )
+    jobs = [
+        Job(f"j{i}", f"j{i}", "grid", "plain", "grid", "MyMLP",
+            0.01, 0.9, 0.0, 265 + i, check=False)
+        for i in range(n_jobs)
+    ]  # fmt: skip
+    print(
+        f"\n{n_jobs} MyMLP jobs of {n_epochs} epochs (SGD only): "
+        f"one process with {torch.get_num_threads()} threads against "
+        f"{workers} worker processes of 1 thread"
+    )
+    t0 = time.perf_counter()
+    for job in jobs:  # run_job uses one thread: give it all of them
+        threads = torch.get_num_threads()
+        real_set = torch.set_num_threads
+        torch.set_num_threads = lambda n: None  # keep every thread
+        try:
+            run_job(job, setting)
+        finally:
+            torch.set_num_threads = real_set
+            torch.set_num_threads(threads)
+    serial = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    with Runner(setting, workers=workers) as runner:
+        runner.run(jobs)
+    pool = time.perf_counter() - t0
+    print(
+        f"one process, all threads {serial:.2f} s; {workers} processes "
+        f"{pool:.2f} s (start-up included); speed-up {serial / pool:.2f}x"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
-        "parts", nargs="*", default=["backprop", "training", "data"]
+        "parts",
+        nargs="*",
+        default=["backprop", "training", "data", "workers"],
     )
     args = parser.parse_args()
     torch.set_default_dtype(torch.float64)
@@ -171,6 +225,7 @@ def main() -> None:
             "backprop": bench_backprop,
             "training": bench_training,
             "data": bench_data,
+            "workers": bench_workers,
         }[part]()
 
 

@@ -2,6 +2,8 @@
 
 import warnings
 
+import pytest
+
 from byhand import data
 from byhand.analysis import (
     describe_images,
@@ -50,3 +52,29 @@ def test_constant_images_are_found(cifar_root):
     assert found.loc["train", "all black"] == 1
     assert found.loc["train", "all white"] == 1
     assert found.loc["train", "constant"] == 3
+
+
+def test_describe_images_reads_the_pixels(cifar_root):
+    s = splits_quietly(cifar_root, val_fraction=0.2)
+    s.images["val"][:] = 51  # every pixel 51/255 = 0.2
+    s.images["val"][:, 2] = 102  # blue 0.4
+    d = describe_images(s)
+    assert d.loc["val", "mean R"] == pytest.approx(0.2)
+    assert d.loc["val", "mean B"] == pytest.approx(0.4)
+    assert d.loc["val", "std G"] == 0.0
+    assert (d.loc["val", "min (uint8)"], d.loc["val", "max (uint8)"]) == (
+        51,
+        102,
+    )
+
+
+def test_official_class_counts(cifar_root):
+    from byhand.analysis import cifar_class_counts
+    from byhand.cifar import load_cifar10
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        raw = load_cifar10(cifar_root, download=False)
+    counts = cifar_class_counts(raw)
+    assert counts["train"].tolist() == [20] * 10
+    assert counts.loc["cat", "test"] == 5
