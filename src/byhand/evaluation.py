@@ -11,7 +11,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from byhand.training import to_model
+from byhand.training import model_device, model_dtype, to_model
 
 
 @torch.no_grad()
@@ -20,8 +20,9 @@ def predict(model: nn.Module, loader: Iterable) -> tuple[torch.Tensor, ...]:
     was_training = model.training
     model.eval()
     logits, targets = [], []
+    device, dtype = model_device(model), model_dtype(model)
     for imgs, labels in loader:
-        imgs, labels = to_model(imgs, labels, model)
+        imgs, labels = to_model(imgs, labels, device, dtype)
         logits.append(model(imgs).cpu())
         targets.append(labels.cpu())
     model.train(was_training)

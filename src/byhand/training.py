@@ -70,11 +70,17 @@ def model_dtype(model: nn.Module) -> torch.dtype:
 
 
 def to_model(
-    imgs: torch.Tensor, labels: torch.Tensor, model: nn.Module
+    imgs: torch.Tensor,
+    labels: torch.Tensor,
+    device: torch.device,
+    dtype: torch.dtype,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Move a batch to the model's device and dtype (section 3.3)."""
-    imgs = imgs.to(device=model_device(model), dtype=model_dtype(model))
-    return imgs, labels.to(device=model_device(model))
+    """Move a batch to the model's device and dtype (section 3.3).
+
+    ``device`` and ``dtype`` are `model_device` and `model_dtype`, looked
+    up once per loop rather than once per batch.
+    """
+    return imgs.to(device=device, dtype=dtype), labels.to(device=device)
 
 
 def _progress(
@@ -120,12 +126,13 @@ def _run(
     history = History()
     first_loss: float | None = None
     log_epochs = set(logged_epochs(n_epochs))
+    device, dtype = model_device(model), model_dtype(model)
     model.train()
     for epoch in _progress(progress, n_epochs, desc):
         loss_train = 0.0
         n_batches = n_seen = n_right = 0
         for imgs, labels in train_loader:
-            imgs, labels = to_model(imgs, labels, model)
+            imgs, labels = to_model(imgs, labels, device, dtype)
             outputs = model(imgs)
             loss = loss_fn(outputs, labels)
             value = loss.item()
