@@ -165,12 +165,8 @@ def load(folder: Path, config: Any) -> SearchResult:
         raise ResultsError(
             f"the selected run {meta['selected']!r} is not in runs.csv"
         )
-    model = MyMLP(
-        n_in=meta["n_in"], hidden=tuple(config.hidden), n_out=meta["n_out"]
-    )
     try:
-        state = torch.load(folder / "model.pt", weights_only=True)
-        model.load_state_dict(state)
+        _saved_model(folder, meta, config)
     except Exception as err:
         raise ResultsError(f"model.pt does not load ({err})") from err
     return SearchResult(
@@ -186,16 +182,18 @@ def load(folder: Path, config: Any) -> SearchResult:
     )
 
 
-def load_model(result: SearchResult) -> MyMLP:
-    """The selected MyMLP with its trained parameters."""
+def _saved_model(folder: Path, meta: dict[str, Any], config: Any) -> MyMLP:
     model = MyMLP(
-        n_in=result.meta["n_in"],
-        hidden=tuple(result.config.hidden),
-        n_out=result.meta["n_out"],
+        n_in=meta["n_in"], hidden=tuple(config.hidden), n_out=meta["n_out"]
     )
-    state = torch.load(result.folder / "model.pt", weights_only=True)
+    state = torch.load(folder / "model.pt", weights_only=True)
     model.load_state_dict(state)
     return model
+
+
+def load_model(result: SearchResult) -> MyMLP:
+    """The selected MyMLP with its trained parameters."""
+    return _saved_model(result.folder, result.meta, result.config)
 
 
 @contextlib.contextmanager
