@@ -99,7 +99,6 @@ def majority_row(y_train: torch.Tensor, y_val: torch.Tensor) -> dict:
         epochs_run=0,
         checked=False,
         identical=False,
-        dead_relu=math.nan,
         train_acc=(y_train == majority).double().mean().item(),
         val_acc=(y_val == majority).double().mean().item(),
         seconds_sgd=0.0,
@@ -208,10 +207,10 @@ def train_pair(
             on_epoch=after_sgd_epoch,
         )
         t1 = time.perf_counter()
-        torch.manual_seed(seed)
-        model_manual = make_model().to(device)
         h_manual = History()
         if check:
+            torch.manual_seed(seed)
+            model_manual = make_model().to(device)
             h_manual = manual_trainer(
                 n_epochs,
                 lr,
@@ -225,20 +224,21 @@ def train_pair(
                 on_epoch=after_manual_epoch,
             )
         t2 = time.perf_counter()
-    final_diffs = [
-        bitwise_diff(a, b)
-        for a, b in zip(
-            model_sgd.parameters(), model_manual.parameters(), strict=True
+    identical, max_abs_diff = False, math.nan  # SGD only: nothing checked
+    if check:
+        diffs += [
+            bitwise_diff(a, b)
+            for a, b in zip(
+                model_sgd.parameters(), model_manual.parameters(), strict=True
+            )
+        ]
+        # Equal loss lists also mean both runs lasted the same epochs.
+        identical = (
+            h_sgd.losses == h_manual.losses
+            and h_sgd.diverged == h_manual.diverged
+            and all(d == 0.0 for d in diffs)
         )
-    ]
-    all_diffs = diffs + final_diffs if check else [math.nan]
-    # Equal loss lists also mean both runs lasted the same epochs.
-    identical = (
-        check
-        and h_sgd.losses == h_manual.losses
-        and h_sgd.diverged == h_manual.diverged
-        and all(d == 0.0 for d in all_diffs)
-    )
+        max_abs_diff = max(diffs, default=0.0)
     n = len(h_sgd.losses)
     epochs = pd.DataFrame(
         {
@@ -282,7 +282,7 @@ def train_pair(
         manual=h_manual,
         epochs=epochs,
         identical=identical,
-        max_abs_diff=max(all_diffs, default=0.0) if check else math.nan,
+        max_abs_diff=max_abs_diff,
         final=final,
         seconds_sgd=t1 - t0 - overhead["sgd"],
         seconds_manual=(t2 - t1 - overhead["manual"]) if check else math.nan,
