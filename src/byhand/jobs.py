@@ -71,11 +71,12 @@ def default_workers() -> int:
     return int(os.environ.get("BYHAND_WORKERS") or os.cpu_count() or 1)
 
 
-def _model(job: Job, setting: Setting) -> Callable[[], nn.Module]:
+def _model(job: Job, setting: Setting) -> tuple[str, Callable[[], nn.Module]]:
+    """The model's name in runs.csv, and how to build it."""
     n_in = setting.train.tensors[0][0].numel()
     if job.model == "linear":
-        return lambda: linear_baseline(n_in=n_in, n_out=2)
-    return lambda: MyMLP(n_in=n_in, hidden=setting.hidden, n_out=2)
+        return f"linear ({n_in} to 2)", lambda: linear_baseline(n_in, 2)
+    return "MyMLP", lambda: MyMLP(n_in=n_in, hidden=setting.hidden, n_out=2)
 
 
 def run_job(
@@ -96,9 +97,10 @@ def run_job(
     dtype = torch.get_default_dtype()
     torch.set_num_threads(1)
     torch.set_default_dtype(setting.dtype)
+    name, make = _model(job, setting)
     try:
         return train_pair(
-            _model(job, setting),
+            make,
             loaders,
             lr=job.lr,
             momentum=job.momentum,
@@ -106,11 +108,7 @@ def run_job(
             n_epochs=setting.n_epochs,
             seed=job.seed,
             run=job.run,
-            model_name=(
-                "MyMLP"
-                if job.model == "MyMLP"
-                else f"linear ({setting.train.tensors[0][0].numel()} to 2)"
-            ),
+            model_name=name,
             source=job.source,
             device=device,
             check=job.check,
