@@ -26,6 +26,8 @@ from pathlib import Path
 import nbformat
 import yaml
 
+from byhand.check_output import cell_options
+
 NOTEBOOKS = ("backpropagation", "gradient_descent")
 STAMP = Path(".quarto") / "byhand-render-start"
 KERNELSPEC = {
@@ -62,11 +64,7 @@ def _title_cell(front_matter: str) -> nbformat.NotebookNode:
 def _strip_options(cell: nbformat.NotebookNode) -> dict[str, str]:
     """Drop the ``#|`` lines; return them as options (label kept)."""
     lines = cell.source.splitlines()
-    options = {}
-    for ln in lines:
-        if ln.startswith("#|"):
-            key, _, value = ln[2:].partition(":")
-            options[key.strip()] = value.strip().strip("'\"")
+    options = cell_options(cell.source)
     if "label" in options:
         cell.metadata["label"] = options["label"]
     cell.source = "\n".join(ln for ln in lines if not ln.startswith("#|"))
@@ -124,12 +122,7 @@ def deliverable(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     first = cells[0] if cells else None
     if first is not None and first.source.lstrip().startswith("---"):
         cells[0] = _title_cell(first.source)
-    cells = _number(cells)
-    for cell in cells:
-        if cell.cell_type == "code" and "#|" in cell.source:
-            _strip_options(cell)
-        cell.pop("id", None)
-    nb.cells = cells
+    nb.cells = _number(cells)  # also drops the #| lines
     nb.metadata = {
         "kernelspec": dict(KERNELSPEC),
         "language_info": {"name": "python"},

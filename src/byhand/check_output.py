@@ -131,18 +131,19 @@ def check_notebook_file(path: Path, machine_paths: Sequence[str]) -> list:
     return problems
 
 
-def _options(source: str) -> dict[str, str]:
+def cell_options(source: str) -> dict[str, str]:
+    """A code cell's Quarto options (its ``#| key: value`` lines)."""
     out = {}
     for line in source.splitlines():
         if line.startswith("#|"):
             key, _, value = line[2:].partition(":")
-            out[key.strip()] = value.strip()
+            out[key.strip()] = value.strip().strip("'\"")
     return out
 
 
 def shows_output(source: str) -> bool:
     """Does this cell display something: a last expression or a print?"""
-    opts = _options(source)
+    opts = cell_options(source)
     if opts.get("include") == "false" or opts.get("output") == "false":
         return False
     label = opts.get("label", "")
@@ -180,7 +181,7 @@ def check_chapter_outputs(qmd: Path, nb_path: Path) -> list[str]:
         ]
     problems = []
     for i, (src, cell) in enumerate(zip(sources, cells, strict=True)):
-        label = _options(src).get("label", f"code cell {i + 1}")
+        label = cell_options(src).get("label", f"code cell {i + 1}")
         if not shows_output(src):
             continue
         data = {}
