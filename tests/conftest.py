@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import warnings
 
 import pytest
 import torch
 
-from byhand import cifar
+from byhand import cifar, data
 from byhand.testing import write_synthetic_cifar10
 
 
@@ -69,3 +70,13 @@ def cifar_root(tmp_path, monkeypatch):
     monkeypatch.delenv("CIFAR10_ROOT", raising=False)
     cifar._warned_roots.clear()
     return root
+
+
+@pytest.fixture
+def tiny_splits(cifar_root):
+    """The cat/car splits of `cifar_root`, a fifth for validation."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # unofficial checksums
+        return data.cat_car_splits(
+            cifar_root, val_fraction=0.2, download=False
+        )

@@ -3,7 +3,6 @@ nothing but the speed."""
 
 import dataclasses
 import unittest.mock
-import warnings
 
 import pandas as pd
 import pytest
@@ -12,18 +11,8 @@ from torch.utils.data import DataLoader
 
 from byhand import data, search
 from byhand.jobs import Job, Runner, Setting, run_job
-from byhand.testing import write_synthetic_cifar10
 
 CONFIG = dataclasses.replace(search.TINY, probes=())
-
-
-@pytest.fixture
-def splits(tmp_path, monkeypatch):
-    root = write_synthetic_cifar10(tmp_path / "c", 20, 5)
-    monkeypatch.setenv("BYHAND_CACHE", str(tmp_path / "cache"))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return data.cat_car_splits(root, val_fraction=0.2, download=False)
 
 
 def _setting(splits):
@@ -45,15 +34,15 @@ def _job(protocol, seed=CONFIG.seed, lr=0.05, check=True):
     )  # fmt: skip
 
 
-def test_the_flip_protocol_changes_the_training_split_only(splits):
-    flipped = data.with_flips(splits.train)
-    x, y = splits.train.tensors
+def test_the_flip_protocol_changes_the_training_split_only(tiny_splits):
+    flipped = data.with_flips(tiny_splits.train)
+    x, y = tiny_splits.train.tensors
     fx, fy = flipped.tensors
-    assert len(flipped) == 2 * len(splits.train)
+    assert len(flipped) == 2 * len(tiny_splits.train)
     assert torch.equal(fx[0::2], x) and torch.equal(fx[1::2], x.flip(-1))
     assert torch.equal(fy[0::2], y) and torch.equal(fy[1::2], y)
     # A flip run trains on twice the images and validates on the same.
-    setting = _setting(splits)
+    setting = _setting(tiny_splits)
     job = _job("flip")
     seen = []
     real = DataLoader.__init__
@@ -64,22 +53,22 @@ def test_the_flip_protocol_changes_the_training_split_only(splits):
 
     with unittest.mock.patch.object(DataLoader, "__init__", spy):
         run_job(job, setting)
-    assert seen == [2 * len(splits.train), len(splits.val)]
+    assert seen == [2 * len(tiny_splits.train), len(tiny_splits.val)]
 
 
-def test_sgd_and_manual_stay_identical_under_the_flip_protocol(splits):
-    p = run_job(_job("flip"), _setting(splits))
+def test_sgd_and_manual_stay_identical_under_the_flip_protocol(tiny_splits):
+    p = run_job(_job("flip"), _setting(tiny_splits))
     assert p.identical and p.max_abs_diff == 0.0
-    plain = run_job(_job("plain"), _setting(splits))
+    plain = run_job(_job("plain"), _setting(tiny_splits))
     assert plain.sgd.losses != p.sgd.losses  # it did train on other data
 
 
-def test_two_workers_give_the_same_results(splits, tmp_path):
+def test_two_workers_give_the_same_results(tiny_splits, tmp_path):
     one = search.run_search(
-        splits, CONFIG, results_dir=tmp_path / "1", workers=1
+        tiny_splits, CONFIG, results_dir=tmp_path / "1", workers=1
     )
     two = search.run_search(
-        splits, CONFIG, results_dir=tmp_path / "2", workers=2
+        tiny_splits, CONFIG, results_dir=tmp_path / "2", workers=2
     )
     assert two.meta["workers"] == 2
     same = [c for c in one.runs if not c.startswith("seconds")]
@@ -88,31 +77,31 @@ def test_two_workers_give_the_same_results(splits, tmp_path):
     assert one.test == two.test
 
 
-def test_sgd_only_jobs_say_so(splits):
-    p = run_job(_job("plain", check=False), _setting(splits))
+def test_sgd_only_jobs_say_so(tiny_splits):
+    p = run_job(_job("plain", check=False), _setting(tiny_splits))
     assert not p.checked and not p.identical and p.manual.losses == []
     assert p.row()["checked"] is False
 
 
-def test_a_job_restores_threads_and_dtype(splits):
+def test_a_job_restores_threads_and_dtype(tiny_splits):
     threads = torch.get_num_threads()
-    run_job(_job("plain"), _setting(splits))
+    run_job(_job("plain"), _setting(tiny_splits))
     assert torch.get_num_threads() == threads
     assert torch.get_default_dtype() == torch.float64
 
 
-def test_the_runner_keeps_the_order_of_the_jobs(splits):
+def test_the_runner_keeps_the_order_of_the_jobs(tiny_splits):
     jobs = [dataclasses.replace(_job("plain", lr=lr), run=f"r{lr}")
             for lr in (0.01, 0.05, 0.1)]  # fmt: skip
-    with Runner(_setting(splits)) as runner:
+    with Runner(_setting(tiny_splits)) as runner:
         out = runner.run(jobs)
     assert [p.run for p in out] == ["r0.01", "r0.05", "r0.1"]
 
 
 @pytest.mark.cuda
-def test_a_search_on_cuda_agrees_bit_for_bit(splits, tmp_path):
+def test_a_search_on_cuda_agrees_bit_for_bit(tiny_splits, tmp_path):
     result = search.run_search(
-        splits, CONFIG, results_dir=tmp_path / "r", device="cuda"
+        tiny_splits, CONFIG, results_dir=tmp_path / "r", device="cuda"
     )
     assert result.meta["device"] == "cuda"
     assert result.meta["all_identical"]

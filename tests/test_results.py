@@ -7,31 +7,20 @@ train again, instead of "loading" it and failing later in the report.
 import dataclasses
 import json
 import threading
-import warnings
 
 import pandas as pd
 import pytest
 import torch
 
-from byhand import data, results, search
-from byhand.testing import write_synthetic_cifar10
+from byhand import results, search
 
 CONFIG = dataclasses.replace(search.TINY, grid_lr=(0.05,))
 
 
 @pytest.fixture
-def splits(tmp_path, monkeypatch):
-    root = write_synthetic_cifar10(tmp_path / "c", 20, 5)
-    monkeypatch.setenv("BYHAND_CACHE", str(tmp_path / "cache"))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return data.cat_car_splits(root, val_fraction=0.2, download=False)
-
-
-@pytest.fixture
-def saved(splits, tmp_path):
-    result = search.run_search(splits, CONFIG, results_dir=tmp_path / "r")
-    return splits, result.folder
+def saved(tiny_splits, tmp_path):
+    result = search.run_search(tiny_splits, CONFIG, results_dir=tmp_path / "r")
+    return tiny_splits, result.folder
 
 
 def _truncate(path):
@@ -63,25 +52,27 @@ DAMAGE = {
 
 @pytest.mark.parametrize("damage", list(DAMAGE))
 def test_damaged_results_are_retrained(saved, tmp_path, damage):
-    splits, folder = saved
+    tiny_splits, folder = saved
     DAMAGE[damage](folder)
     with pytest.raises(results.ResultsError):
         results.load(folder, CONFIG)
     with pytest.warns(UserWarning, match="fail a check"):
-        again = search.run_search(splits, CONFIG, results_dir=tmp_path / "r")
+        again = search.run_search(
+            tiny_splits, CONFIG, results_dir=tmp_path / "r"
+        )
     assert not again.loaded_from_cache
     fine = results.load(folder, CONFIG)  # whole again
     assert fine.selected in set(fine.runs["run"])
 
 
 def test_intact_results_load_without_training(saved, tmp_path, monkeypatch):
-    splits, folder = saved
+    tiny_splits, folder = saved
     monkeypatch.setattr(search, "_search", lambda *a: 1 / 0)
-    again = search.run_search(splits, CONFIG, results_dir=tmp_path / "r")
+    again = search.run_search(tiny_splits, CONFIG, results_dir=tmp_path / "r")
     assert again.loaded_from_cache and again.folder == folder
 
 
-def test_concurrent_searches_all_succeed(splits, tmp_path):
+def test_concurrent_searches_all_succeed(tiny_splits, tmp_path):
     # Eight searches of one key at once: one trains, the others wait for
     # its lock and load what it saved.
     out, errors = [], []
@@ -90,7 +81,9 @@ def test_concurrent_searches_all_succeed(splits, tmp_path):
         try:
             torch.set_default_dtype(torch.float64)
             out.append(
-                search.run_search(splits, CONFIG, results_dir=tmp_path / "r")
+                search.run_search(
+                    tiny_splits, CONFIG, results_dir=tmp_path / "r"
+                )
             )
         except Exception as err:
             errors.append(err)
@@ -109,14 +102,16 @@ def test_concurrent_searches_all_succeed(splits, tmp_path):
 
 
 def test_a_killed_writer_leaves_nothing_for_ever(saved, tmp_path):
-    splits, folder = saved
+    tiny_splits, folder = saved
     partial = folder.parent / f".{folder.name}.abc123"
     partial.mkdir()
     (partial / "runs.csv").write_text("run\n")
-    search.run_search(splits, CONFIG, results_dir=tmp_path / "r", force=True)
+    search.run_search(
+        tiny_splits, CONFIG, results_dir=tmp_path / "r", force=True
+    )
     assert not partial.exists()
 
 
-def test_results_dir_may_be_a_string(splits, tmp_path):
-    r = search.run_search(splits, CONFIG, results_dir=str(tmp_path / "s"))
+def test_results_dir_may_be_a_string(tiny_splits, tmp_path):
+    r = search.run_search(tiny_splits, CONFIG, results_dir=str(tmp_path / "s"))
     assert r.folder.parent == tmp_path / "s"
