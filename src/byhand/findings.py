@@ -11,6 +11,7 @@ import pandas as pd
 import torch
 
 from byhand.results import SearchResult
+from byhand.selection import seed_stats
 
 # Accuracy at or below this on the validation split counts as chance
 # level for two balanced classes.
@@ -73,9 +74,8 @@ def learning_curve(result: SearchResult, run: str | None = None) -> str:
 
 def failures(result: SearchResult) -> str | None:
     """Runs that diverged or stalled at chance level, with dead units."""
-    runs = result.runs[
-        (result.runs["model"] == "MyMLP") & (result.runs["stage"] == "grid")
-    ]
+    runs = result.grid_runs()
+    runs = runs[runs["model"] == "MyMLP"]
     diverged = runs[runs["diverged"].astype(bool)]
     stalled = runs[
         ~runs["diverged"].astype(bool) & (runs["val_acc"] <= CHANCE)
@@ -157,11 +157,8 @@ def mistake_colours(
 def speed(result: SearchResult) -> str:
     """Seconds per epoch of each trainer, training alone, and the ratio."""
     # Like for like: the runs trained both ways, on the same data.
-    runs = result.runs[
-        (result.runs["model"] == "MyMLP")
-        & (result.runs["stage"] == "grid")
-        & (result.runs["epochs_run"] > 0)
-    ]
+    runs = result.grid_runs()
+    runs = runs[(runs["model"] == "MyMLP") & (runs["epochs_run"] > 0)]
     per_epoch_sgd = (runs["seconds_sgd"] / runs["epochs_run"]).median()
     per_epoch_man = (runs["seconds_manual"] / runs["epochs_run"]).median()
     ratio = per_epoch_man / per_epoch_sgd
@@ -182,8 +179,6 @@ def speed(result: SearchResult) -> str:
 
 def seed_noise(result: SearchResult) -> str:
     """How far seeds move validation accuracy, against the gaps."""
-    from byhand.selection import seed_stats
-
     stats = seed_stats(result.runs)
     stats = stats[(stats["n"] > 1) & ~stats["diverged"]]
     if stats.empty:

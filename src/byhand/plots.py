@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import matplotlib.pyplot as plt
-import pandas as pd
 import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -78,11 +77,6 @@ def _panels(
     return fig, list(axes.flat)
 
 
-def _grid(result: SearchResult) -> pd.DataFrame:
-    """The grid stage's runs: every configuration once, course seed."""
-    return result.runs[result.runs["stage"] == "grid"]
-
-
 def _label(row: Mapping[str, Any]) -> str:
     return (
         f"lr={row['lr']:g}, mom={row['momentum']:g}, "
@@ -94,7 +88,7 @@ def sgd_vs_manual(
     result: SearchResult, source: str = "course", ncols: int = 3
 ) -> Figure:
     """Training loss per epoch, torch.optim.SGD and manual, overlaid."""
-    runs = _grid(result)
+    runs = result.grid_runs()
     runs = runs[runs["source"] == source]
     fig, axes = _panels(len(runs), ncols, (4.0, 3.0))
     for ax, (_, row) in zip(axes, runs.iterrows(), strict=False):
@@ -159,7 +153,7 @@ def all_loss_curves(result: SearchResult, ymax: float = 1.0) -> Figure:
     The y axis stops at ``ymax`` so that runs that blow up do not flatten
     the others; a diverged run's curve ends at its last finite epoch.
     """
-    runs = _grid(result)
+    runs = result.grid_runs()
     runs = runs[runs["model"] == "MyMLP"]
     lrs = sorted(runs["lr"].unique())
     fig, axes = _panels(len(lrs), min(3, len(lrs)), (3.4, 3.0))
@@ -186,7 +180,7 @@ def all_loss_curves(result: SearchResult, ymax: float = 1.0) -> Figure:
 
 def val_accuracy_heatmap(result: SearchResult) -> Figure:
     """Final validation accuracy over the grid; diverged cells marked."""
-    runs = _grid(result)
+    runs = result.grid_runs()
     runs = runs[runs["model"] == "MyMLP"].copy()
     runs["column"] = [
         f"mom {m:g}\nwd {w:g}"

@@ -90,6 +90,11 @@ class SearchResult:
     def selected_row(self) -> pd.Series:
         return self.runs.set_index("run").loc[self.selected]
 
+    def grid_runs(self) -> pd.DataFrame:
+        """The grid stage: every configuration once, from the course's
+        seed, on the plain training split (and the baselines)."""
+        return self.runs[self.runs["stage"] == "grid"]
+
 
 def save(
     folder: Path,

@@ -23,11 +23,6 @@ def _num(x: float, fmt: str = ".3f") -> str:
     return "–" if x != x else format(x, fmt)  # NaN: an en dash
 
 
-def grid_runs(result: SearchResult) -> pd.DataFrame:
-    """The runs of the grid stage (course seed, plain protocol)."""
-    return result.runs[result.runs["stage"] == "grid"]
-
-
 def results_table(result: SearchResult) -> pd.DataFrame:
     """The grid stage as the report shows it, narrow enough for a page.
 
@@ -36,7 +31,7 @@ def results_table(result: SearchResult) -> pd.DataFrame:
     configurations that went on to the seeds (``top``) and the one whose
     model was selected.
     """
-    runs = grid_runs(result)
+    runs = result.grid_runs()
     chosen = result.selected_row()["config"]
     top = set(result.runs.loc[result.runs["stage"] != "grid", "config"])
 
@@ -74,7 +69,7 @@ def comparison_table(result: SearchResult) -> pd.DataFrame:
     The final training loss of each, whether every epoch's loss is the
     same float, and the largest parameter difference over all epochs.
     """
-    runs = grid_runs(result)
+    runs = result.grid_runs()
     runs = runs[runs["model"] == "MyMLP"]
     rows = []
     for task, (lr, mom, wd) in TASKS_5_TO_7:
