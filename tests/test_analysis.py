@@ -4,7 +4,6 @@ import warnings
 
 import pytest
 
-from byhand import data
 from byhand.analysis import (
     describe_images,
     extreme_and_duplicate_images,
@@ -12,14 +11,8 @@ from byhand.analysis import (
 )
 
 
-def splits_quietly(root, **kw):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return data.cat_car_splits(root, download=False, **kw)
-
-
-def test_analysis_tables(cifar_root):
-    s = splits_quietly(cifar_root, val_fraction=0.2)
+def test_analysis_tables(tiny_splits):
+    s = tiny_splits
     counts = split_class_counts(s)
     assert counts.loc["total", "train"] == 32
     assert counts.loc["car", "val %"] == 50.0
@@ -30,8 +23,8 @@ def test_analysis_tables(cifar_root):
     assert (extremes["also in another split"] == 0).all()
 
 
-def test_duplicates_across_and_within_splits_are_found(cifar_root):
-    s = splits_quietly(cifar_root, val_fraction=0.2)
+def test_duplicates_across_and_within_splits_are_found(tiny_splits):
+    s = tiny_splits
     assert (extreme_and_duplicate_images(s).to_numpy() == 0).all()
     # Plant one training image in the test split and one twice in val.
     s.images["test"][3] = s.images["train"][5]
@@ -43,8 +36,8 @@ def test_duplicates_across_and_within_splits_are_found(cifar_root):
     assert found.loc["val", "also in another split"] == 0
 
 
-def test_constant_images_are_found(cifar_root):
-    s = splits_quietly(cifar_root, val_fraction=0.2)
+def test_constant_images_are_found(tiny_splits):
+    s = tiny_splits
     s.images["train"][0] = 0
     s.images["train"][1] = 255
     s.images["train"][2] = 77
@@ -54,8 +47,8 @@ def test_constant_images_are_found(cifar_root):
     assert found.loc["train", "constant"] == 3
 
 
-def test_describe_images_reads_the_pixels(cifar_root):
-    s = splits_quietly(cifar_root, val_fraction=0.2)
+def test_describe_images_reads_the_pixels(tiny_splits):
+    s = tiny_splits
     s.images["val"][:] = 51  # every pixel 51/255 = 0.2
     s.images["val"][:, 2] = 102  # blue 0.4
     d = describe_images(s)
