@@ -163,7 +163,7 @@ def bench_data() -> None:
 
 def bench_workers(n_jobs: int = 8, n_epochs: int = 30) -> None:
     from byhand import data
-    from byhand.jobs import Job, Runner, Setting, run_job
+    from byhand.search.jobs import Job, Runner, Setting, run_job
 
     workers = os.cpu_count() or 1
     g = torch.Generator().manual_seed(0)

@@ -1,21 +1,5 @@
-"""Quarto pre-render step: no executed notebook of an earlier render stays.
+"""Quarto's pre-render step (``byhand.render.pre``)."""
 
-Quarto keeps each chapter's kernel-executed notebook as
-``chapters/<name>.quarto_ipynb`` (``keep-ipynb: true``) and, when one is
-already there, writes ``<name>.quarto_ipynb_1`` instead.  Deleting them
-all, and stamping the start time, lets the post-render step take only
-this render's notebooks.
-"""
+from byhand.render.pre import main
 
-from __future__ import annotations
-
-import time
-from pathlib import Path
-
-STAMP = Path(".quarto") / "byhand-render-start"
-
-if __name__ == "__main__":
-    for old in Path("chapters").glob("*.quarto_ipynb*"):
-        old.unlink()
-    STAMP.parent.mkdir(exist_ok=True)
-    STAMP.write_text(f"{time.time()}\n")
+main()

@@ -1,10 +1,10 @@
-"""byhand.analysis: the data tables of task 1."""
+"""byhand.report.analysis: the data tables of task 1."""
 
 import warnings
 
 import pytest
 
-from byhand.analysis import (
+from byhand.report.analysis import (
     describe_images,
     extreme_and_duplicate_images,
     split_class_counts,
@@ -62,8 +62,8 @@ def test_describe_images_reads_the_pixels(tiny_splits):
 
 
 def test_official_class_counts(cifar_root):
-    from byhand.analysis import cifar_class_counts
     from byhand.cifar import load_cifar10
+    from byhand.report.analysis import cifar_class_counts
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -151,9 +151,9 @@ def test_chapters_keep_their_executed_notebook():
 
 
 def _collect():
-    import runpy
+    from byhand.render import notebooks
 
-    return runpy.run_path(str(ROOT / "scripts" / "collect_notebooks.py"))
+    return vars(notebooks)
 
 
 def _executed(tmp_path, name, outputs):

@@ -1,8 +1,8 @@
-"""byhand.configs: the profiles and the settings they train."""
+"""byhand.search.configs: the profiles and the settings they train."""
 
 import pytest
 
-from byhand import configs as ex
+from byhand.search import configs as ex
 
 
 def test_profile_from_environment(monkeypatch):

@@ -1,4 +1,4 @@
-"""byhand.evaluation: test metrics on predictions whose answer is known."""
+"""byhand.search.evaluation: test metrics on known predictions."""
 
 import math
 
@@ -7,7 +7,11 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from byhand.evaluation import confusion_matrix, evaluate_test, wilson_interval
+from byhand.search.evaluation import (
+    confusion_matrix,
+    evaluate_test,
+    wilson_interval,
+)
 
 
 class Fixed(nn.Module):

@@ -1,12 +1,12 @@
-"""byhand.findings: sentences follow the numbers, whatever they are."""
+"""byhand.report.findings: sentences follow the numbers, whatever they are."""
 
 import math
 
 import pandas as pd
 import torch
 
-from byhand import findings
-from byhand.results import SearchResult
+from byhand.report import findings
+from byhand.search.results import SearchResult
 
 
 def result(val_loss, train_loss=None, runs=None, test=None):

@@ -1,4 +1,4 @@
-"""byhand.jobs: one job, the flip protocol, and workers that change
+"""byhand.search.jobs: one job, the flip protocol, and workers that change
 nothing but the speed."""
 
 import dataclasses
@@ -9,8 +9,9 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from byhand import data, search
-from byhand.jobs import Job, Runner, Setting, run_job
+from byhand import data
+from byhand.search import run as search
+from byhand.search.jobs import Job, Runner, Setting, run_job
 
 CONFIG = dataclasses.replace(search.TINY, probes=())
 

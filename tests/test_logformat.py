@@ -1,7 +1,7 @@
 from datetime import datetime
 
-from byhand import logformat as lf
 from byhand.search import COURSE_SETTINGS
+from byhand.search import logformat as lf
 
 
 def test_loss_line_matches_the_course():

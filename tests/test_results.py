@@ -1,4 +1,4 @@
-"""byhand.results: saved searches are checked whole before they are trusted.
+"""byhand.search.results: saved searches are checked before trusted.
 
 Each kind of damage to a results folder makes `run_search` warn and
 train again, instead of "loading" it and failing later in the report.
@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 import torch
 
-from byhand import results, search
+from byhand.search import results
+from byhand.search import run as search
 
 CONFIG = dataclasses.replace(search.TINY, grid_lr=(0.05,))
 

@@ -1,11 +1,11 @@
-"""byhand.selection: the rule of task 9 on runs whose answer is known."""
+"""byhand.search.selection: the rule of task 9 on known runs."""
 
 import math
 
 import pandas as pd
 import pytest
 
-from byhand import selection
+from byhand.search import selection
 
 
 def runs_table(rows):

@@ -1,4 +1,4 @@
-"""byhand.tables: what the report shows, from a small search."""
+"""byhand.report.tables: what the report shows, from a small search."""
 
 import dataclasses
 import warnings
@@ -6,7 +6,9 @@ import warnings
 import pytest
 import torch
 
-from byhand import data, search, tables, training
+from byhand import data, training
+from byhand.report import tables
+from byhand.search import run as search
 from byhand.testing import write_synthetic_cifar10
 
 CONFIG = dataclasses.replace(search.TINY, probes=((1e200, 0.9, 0.0),))

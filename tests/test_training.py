@@ -9,8 +9,8 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from byhand import MyMLP
-from byhand.evaluation import accuracy, dead_relu_fraction, evaluate
-from byhand.logformat import logged_epochs, parse_log
+from byhand.search.evaluation import accuracy, dead_relu_fraction, evaluate
+from byhand.search.logformat import logged_epochs, parse_log
 from byhand.training import (
     EXPLODE_FACTOR,
     DivergenceWarning,

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from byhand.logformat import logged_epochs, loss_line
+from byhand.search.logformat import logged_epochs, loss_line
 
 EpochCallback = Callable[[int, nn.Module, float], None]
 

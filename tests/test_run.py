@@ -15,11 +15,12 @@ import pytest
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from byhand import MyMLP, data, jobs, results, selection
-from byhand import search as ex
-from byhand.evaluation import evaluate, evaluate_test
-from byhand.jobs import Job, Setting, run_job
-from byhand.logformat import logged_epochs, parse_log
+from byhand import MyMLP, data
+from byhand.search import jobs, results, selection
+from byhand.search import run as ex
+from byhand.search.evaluation import evaluate, evaluate_test
+from byhand.search.jobs import Job, Setting, run_job
+from byhand.search.logformat import logged_epochs, parse_log
 from byhand.testing import write_synthetic_cifar10
 
 # The tiny profile with three kinds of learning rate: one that trains

@@ -1,4 +1,4 @@
-"""byhand.compare: one configuration trained both ways, compared.
+"""byhand.search.pair: one configuration trained both ways, compared.
 
 The comparison must be able to fail: manual trainers that differ from
 SGD in their losses, in their final parameters, or only in the middle of
@@ -12,7 +12,7 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from byhand import MyMLP
-from byhand.compare import (
+from byhand.search.pair import (
     RUN_COLUMNS,
     bitwise_diff,
     majority_row,

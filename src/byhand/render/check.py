@@ -1,6 +1,6 @@
 """Check the rendered deliverables as a grader opens them.
 
-``python -m byhand.check_output _output`` (run at the end of
+``python -m byhand.render.check _output`` (run at the end of
 ``scripts/render.sh``) lists every problem and exits 1 if there is any:
 
 * the PDF's text holds raw Quarto markup (``:::``, ``?@``, ``#| ``);
@@ -31,7 +31,8 @@ from pathlib import Path
 import jupytext
 import nbformat
 
-NOTEBOOKS = ("backpropagation", "gradient_descent")
+from byhand.render import NOTEBOOKS, XREF
+
 RAW_MARKUP = (":::", "?@", "#| ")
 KIND = {"fig": "Figure", "tbl": "Table"}
 
@@ -53,8 +54,8 @@ def pdf_text(pdf: Path) -> str:
 
 def cited_labels(report_qmd: str) -> list[str]:
     """``fig-``/``tbl-`` labels cited with ``@`` in the report's source."""
-    found = re.findall(r"(?<![\w@])@((?:fig|tbl)-[\w-]*\w)", report_qmd)
-    return sorted(set(found))
+    found = re.findall(XREF, report_qmd)
+    return sorted({x for x in found if not x.startswith("eq-")})
 
 
 def label_numbers(report_html: str) -> dict[str, str]:
@@ -227,7 +228,7 @@ def check(output: Path, project: Path) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m byhand.check_output",
+        prog="python -m byhand.render.check",
         description="Check the rendered report and notebooks.",
     )
     parser.add_argument("output", type=Path, help="the render's output folder")

@@ -26,10 +26,9 @@ from pathlib import Path
 import nbformat
 import yaml
 
-from byhand.check_output import cell_options
+from byhand.render import NOTEBOOKS, STAMP, XREF
+from byhand.render.check import cell_options
 
-NOTEBOOKS = ("backpropagation", "gradient_descent")
-STAMP = Path(".quarto") / "byhand-render-start"
 KERNELSPEC = {
     "display_name": "Python 3",
     "language": "python",
@@ -110,9 +109,7 @@ def _number(cells: list) -> list:
 
     for cell in out:
         if cell.cell_type == "markdown":
-            cell.source = re.sub(
-                r"(?<![\w@])@((?:fig|tbl|eq)-[\w-]*\w)", resolve, cell.source
-            )
+            cell.source = re.sub(XREF, resolve, cell.source)
     return out
 
 
@@ -147,7 +144,8 @@ def collect(project: Path, out: Path, since: float) -> list[Path]:
     return written
 
 
-if __name__ == "__main__":
+def main() -> None:
+    """Quarto's post-render step: write this render's notebooks."""
     out = Path(os.environ.get("QUARTO_PROJECT_OUTPUT_DIR", "_output"))
     if not (out / "chapters").exists():
         # A render of a single file (e.g. quarto preview): nothing to do.
@@ -155,3 +153,7 @@ if __name__ == "__main__":
     since = float(STAMP.read_text()) if STAMP.exists() else 0.0
     for path in collect(Path.cwd(), out, since):
         print(f"post-render: wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

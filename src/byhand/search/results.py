@@ -26,8 +26,8 @@ import torch
 
 import byhand
 from byhand._io import atomic_dir, project_root
-from byhand.compare import RUN_COLUMNS
 from byhand.network import MyMLP
+from byhand.search.pair import RUN_COLUMNS
 
 FILES = (
     "runs.csv",

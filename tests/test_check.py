@@ -1,4 +1,4 @@
-"""byhand.check_output tells good rendered deliverables from broken ones.
+"""byhand.render.check tells good rendered deliverables from broken ones.
 
 Small fixtures stand in for a render: a PDF written by matplotlib, the
 report's HTML cross-references, two chapters and their notebooks.  The
@@ -16,7 +16,7 @@ import nbformat
 import pytest
 from matplotlib.figure import Figure
 
-from byhand import check_output as co
+from byhand.render import check as co
 from byhand.testing import write_synthetic_cifar10
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -118,7 +118,7 @@ def course_log(
     seed: int,
     loss_fn: str = "CrossEntropyLoss()",
 ) -> str:
-    """The whole file for trained pairs (`byhand.compare.PairResult`)."""
+    """The whole file for trained pairs (`byhand.search.pair.PairResult`)."""
     parts = [global_header(device, batch_size, n_epochs, loss_fn, seed)]
     for p in pairs:
         parts.append(config_header(p.lr, p.momentum, p.weight_decay))

@@ -1,7 +1,7 @@
-"""byhand.show: the chapters display the library's real source."""
+"""byhand.report.listing: the chapters display the library's real source."""
 
 from byhand import backpropagation
-from byhand.show import source
+from byhand.report.listing import source
 
 
 def test_source_is_the_functions_own_code():

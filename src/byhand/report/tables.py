@@ -7,9 +7,9 @@ import math
 import pandas as pd
 from torch import nn
 
-from byhand.compare import bitwise_diff
-from byhand.results import SearchResult
-from byhand.selection import seed_stats
+from byhand.search.pair import bitwise_diff
+from byhand.search.results import SearchResult
+from byhand.search.selection import seed_stats
 from byhand.training import History
 
 TASKS_5_TO_7 = (

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from byhand.evaluation import dead_relu_fraction, evaluate
+from byhand.search.evaluation import dead_relu_fraction, evaluate
 from byhand.training import (
     DivergenceWarning,
     History,

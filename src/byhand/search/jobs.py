@@ -25,8 +25,8 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 from tqdm.auto import tqdm
 
-from byhand.compare import PairResult, train_pair
 from byhand.network import MyMLP, linear_baseline
+from byhand.search.pair import PairResult, train_pair
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,8 @@ from matplotlib.figure import Figure
 
 from byhand.cifar import CIFAR10
 from byhand.data import CatCarSplits
-from byhand.results import SearchResult
-from byhand.selection import seed_stats
+from byhand.search.results import SearchResult
+from byhand.search.selection import seed_stats
 
 
 def _show(ax: Axes, img: torch.Tensor) -> None:

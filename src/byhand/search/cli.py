@@ -1,4 +1,4 @@
-"""The command line of tasks 8-10: ``python -m byhand.experiments``.
+"""The command line of tasks 8-10: ``python -m byhand.search``.
 
 Runs the search (or loads its saved results), prints the tables and
 writes the course-format log.  Exit codes: 0 done, 1 SGD and the manual
@@ -19,6 +19,7 @@ import torch
 
 from byhand._io import atomic_write_text, project_root
 from byhand.data import DataError, cat_car_splits
+from byhand.report.tables import results_table, test_table
 from byhand.search import (
     PROFILES,
     ProfileError,
@@ -26,7 +27,6 @@ from byhand.search import (
     config_from_env,
     run_search,
 )
-from byhand.tables import results_table, test_table
 
 # The full cat/car data: 10,000 training + validation and 2,000 test images.
 FULL_SIZES = (10_000, 2_000)
@@ -45,7 +45,7 @@ def _is_full_data(sizes: dict[str, int]) -> bool:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m byhand.experiments",
+        prog="python -m byhand.search",
         description="Run the hyperparameter search of tasks 8-10 (or load "
         "its saved results) and write the course-format log.",
     )

@@ -10,8 +10,8 @@ from __future__ import annotations
 import pandas as pd
 import torch
 
-from byhand.results import SearchResult
-from byhand.selection import seed_stats
+from byhand.search.results import SearchResult
+from byhand.search.selection import seed_stats
 
 # Accuracy at or below this on the validation split counts as chance
 # level for two balanced classes.

@@ -5,7 +5,7 @@ Three stages, all on the validation split (the test set stays out):
 1. **grid**: every configuration (the course's six settings, a denser
    grid where training works, two probes of where it fails) trained from
    the course's seed with `train` and with `train_manual_update`, which
-   must agree bit for bit (`byhand.compare`); plus a linear baseline.
+   must agree bit for bit (`byhand.search.pair`); plus a linear baseline.
 2. **seeds**: the ``n_top`` best configurations of stage 1, trained again
    from each of ``extra_seeds`` (torch.optim.SGD only), to measure how
    much validation accuracy moves with the initialization alone.
@@ -13,10 +13,10 @@ Three stages, all on the validation split (the test set stays out):
    training split plus its mirror images (`byhand.data.with_flips`); its
    course-seed run is trained both ways and compared too.
 
-Selection is automatic (`byhand.selection`): the highest mean validation
+Selection is automatic (`byhand.search.selection`): the highest mean validation
 accuracy over the seeds.  The selected configuration's course-seed model
-is evaluated once on the test set (`byhand.evaluation`).
-Everything is saved in a results folder (`byhand.results`) that a second
+is evaluated once on the test set (`byhand.search.evaluation`).
+Everything is saved in a results folder (`byhand.search.results`) that a second
 call loads.
 """
 
@@ -33,9 +33,10 @@ import pandas as pd
 import torch
 
 import byhand
-from byhand import logformat, results
-from byhand.compare import PairResult, majority_row
-from byhand.configs import (
+from byhand.data import CatCarSplits, dataloaders, with_flips
+from byhand.network import MyMLP
+from byhand.search import logformat, results
+from byhand.search.configs import (
     COURSE_SETTINGS,
     PROFILES,
     TINY,
@@ -43,12 +44,11 @@ from byhand.configs import (
     SearchConfig,
     config_from_env,
 )
-from byhand.data import CatCarSplits, dataloaders, with_flips
-from byhand.evaluation import evaluate_test
-from byhand.jobs import Job, Runner, Setting, default_workers
-from byhand.network import MyMLP
-from byhand.results import SearchResult
-from byhand.selection import select, top_configs
+from byhand.search.evaluation import evaluate_test
+from byhand.search.jobs import Job, Runner, Setting, default_workers
+from byhand.search.pair import PairResult, majority_row
+from byhand.search.results import SearchResult
+from byhand.search.selection import select, top_configs
 
 __all__ = [
     "COURSE_SETTINGS",

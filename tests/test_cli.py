@@ -1,12 +1,13 @@
-"""byhand.experiments: the command line, its outputs and its errors."""
+"""byhand.search.cli: the command line, its outputs and its errors."""
 
 import os
 import stat
 
 import pytest
 
-from byhand import cifar, experiments
-from byhand.logformat import parse_log
+from byhand import cifar
+from byhand.search import cli as experiments
+from byhand.search.logformat import parse_log
 from byhand.testing import write_synthetic_cifar10
 
 

@@ -9,8 +9,9 @@ import pytest
 import torch
 from matplotlib.collections import PathCollection
 
-from byhand import cifar, data, plots
-from byhand import search as ex
+from byhand import cifar, data
+from byhand.report import figures as plots
+from byhand.search import run as ex
 from byhand.testing import write_synthetic_cifar10
 
 

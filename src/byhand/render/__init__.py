@@ -1,0 +1,17 @@
+"""The render's own steps: Quarto's pre- and post-render and the check.
+
+``pre`` clears executed notebooks of earlier renders, ``notebooks``
+turns this render's executed chapters into the deliverables, ``check``
+checks the deliverables as a grader opens them
+(``python -m byhand.render.check _output``).
+"""
+
+from pathlib import Path
+
+# The chapters that become the deliverable notebooks, in order.
+NOTEBOOKS = ("backpropagation", "gradient_descent")
+# Written by the pre-render step: the post-render step takes only
+# executed notebooks newer than this render's start.
+STAMP = Path(".quarto") / "byhand-render-start"
+# A Quarto cross-reference in Markdown: @fig-x, @tbl-x or @eq-x.
+XREF = r"(?<![\w@])@((?:fig|tbl|eq)-[\w-]*\w)"
