@@ -12,6 +12,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
+from byhand.search.evaluation import accuracy
 from byhand.search.logformat import logged_epochs, parse_log
 from byhand.training import train_manual_update
 from byhand.watch import EXPLODE_FACTOR, DivergenceWarning
@@ -48,7 +49,8 @@ def test_divergence_is_reported_not_raised():
     torch.manual_seed(0)
     model = small_net()
     loader = small_loader()
-    with pytest.warns(DivergenceWarning, match="diverged at epoch"):
+    batch = r"diverged at epoch \d+, batch \d+: the loss is (nan|inf)"
+    with pytest.warns(DivergenceWarning, match=batch):
         hist = train_manual_update(
             5, 1e200, model, nn.CrossEntropyLoss(), loader, progress=False
         )
@@ -112,3 +114,36 @@ def test_an_exploding_loss_is_divergence():
         progress=False,
     )  # fmt: skip
     assert not ok.diverged and len(ok.losses) == 5
+
+
+def test_running_accuracy_is_the_share_right_during_the_epoch():
+    # At lr 0 the model never moves, so the share it got right while the
+    # batches went by is its accuracy on the whole training split.
+    torch.manual_seed(0)
+    model, loader = small_net(), small_loader()
+    hist = train_manual_update(
+        2, 0.0, model, nn.CrossEntropyLoss(), loader, progress=False
+    )
+    want = accuracy(model, loader)
+    assert 0 < want < 1
+    assert hist.accuracies == pytest.approx([want, want], rel=1e-15)
+
+
+def test_no_accuracy_for_a_regression():
+    torch.manual_seed(0)
+    hist = train_manual_update(
+        2, 1e-4, nn.Linear(1, 1), nn.MSELoss(), exploding_loader(),
+        progress=False,
+    )  # fmt: skip
+    assert len(hist.accuracies) == 2
+    assert all(math.isnan(a) for a in hist.accuracies)
+
+
+def test_an_empty_loader_is_a_clear_error():
+    empty = DataLoader(
+        TensorDataset(torch.zeros(0, 6), torch.zeros(0, dtype=torch.long))
+    )
+    with pytest.raises(ValueError, match="no batches"):
+        train_manual_update(
+            1, 0.1, small_net(), nn.CrossEntropyLoss(), empty, progress=False
+        )

@@ -130,15 +130,15 @@ class Watch:
         n_batches, self.n_batches = self.n_batches, 0
         self.n_seen = self.n_right = 0
         assert self.first_loss is not None
-        if loss <= EXPLODE_FACTOR * abs(self.first_loss):
-            return False
-        return self._stop(
-            (epoch, n_batches),
-            f"training diverged at epoch {epoch}: the mean loss "
-            f"{loss:.3g} is over {EXPLODE_FACTOR:g} times the first "
-            f"batch's {self.first_loss:.3g}; the learning rate is "
-            "probably too large. This run was stopped.",
-        )
+        if loss > EXPLODE_FACTOR * abs(self.first_loss):
+            return self._stop(
+                (epoch, n_batches),
+                f"training diverged at epoch {epoch}: the mean loss "
+                f"{loss:.3g} is over {EXPLODE_FACTOR:g} times the first "
+                f"batch's {self.first_loss:.3g}; the learning rate is "
+                "probably too large. This run was stopped.",
+            )
+        return False
 
     def _stop(self, at: tuple[int, int], message: str) -> bool:
         self.history.diverged = True
