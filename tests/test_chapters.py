@@ -219,3 +219,24 @@ def test_post_render_never_takes_a_stale_notebook(tmp_path):
     (tmp_path / "_output").mkdir()
     with pytest.raises(SystemExit, match="no executed notebook"):
         _collect()["collect"](tmp_path, tmp_path / "_output", time.time())
+
+
+def test_captions_read_as_quarto_wrote_them():
+    # Quarto writes the options back as YAML: a caption with a colon is
+    # quoted and its apostrophes doubled ('the course''s seed').
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            "#| label: tbl-grid\n"
+            "#| tbl-cap: 'The grid, from the course''s seed: lr, momentum'\n"
+            "df"
+        ),
+        nbformat.v4.new_code_cell(
+            "#| label: fig-loss\n#| fig-cap: The loss (training split).\nf"
+        ),
+    ]
+    cells = _collect()["deliverable"](nb).cells
+    assert [c.source for c in cells if c.cell_type == "markdown"] == [
+        "**Table 1.** The grid, from the course's seed: lr, momentum",
+        "**Figure 1.** The loss (training split).",
+    ]

@@ -1,5 +1,8 @@
 """Quarto post-render step: the executed chapters become the notebooks.
 
+Then `byhand.render.handin` packs the deliverables into the hand-in
+(``<output>/hand-in/`` and ``<output>/hand-in.zip``).
+
 The deliverables ``<output>/backpropagation.ipynb`` and
 ``<output>/gradient_descent.ipynb`` are built from the notebooks that the
 render's own Jupyter kernel executed (``chapters/<name>.quarto_ipynb``,
