@@ -28,8 +28,8 @@ if [ -z "$PY" ] || ! supported "$PY"; then
 fi
 
 # uv installs the lock several times faster than pip; it is used when on
-# the PATH or installable with pip, with pip's wheel folder and extra
-# indexes (uv does not read pip's configuration). BYHAND_PIP=1: pip only.
+# the PATH or installable with pip, with pip's wheel folder (uv does not
+# read pip's configuration). BYHAND_PIP=1: pip only.
 pip_setting() {
   local value=${!1:-}
   [ -n "$value" ] || value=$(.venv/bin/python -m pip config get \
@@ -44,11 +44,9 @@ install_with_uv() {
     .venv/bin/python -m pip install -q uv >/dev/null 2>&1 || return 1
     uv=.venv/bin/uv
   fi
-  local links index
+  local links
   links=$(pip_setting PIP_FIND_LINKS find-links)
-  index=$(pip_setting PIP_EXTRA_INDEX_URL extra-index-url)
   if ! UV_FIND_LINKS=${UV_FIND_LINKS:-$links} \
-    UV_EXTRA_INDEX_URL=${UV_EXTRA_INDEX_URL:-$index} \
     UV_PYTHON_DOWNLOADS=never "$uv" pip install -q \
     --python .venv/bin/python -r requirements.lock -e .; then
     echo "uv could not install the lock; trying pip." >&2
