@@ -84,19 +84,20 @@ def _time_at(offset: int, ends: list[tuple[int, float]]) -> float:
 
 def parts(text: str, ends: list[tuple[int, float]], total: float) -> list:
     """``[(label, seconds)]`` in order, from Quarto's output."""
-    events = [(0.0, "Quarto start")]
+    events = [(0.0, 0, "Quarto start")]  # (time, offset, label)
     for pattern, label in EVENTS:
         for m in re.finditer(pattern, text):
-            events.append(
-                (_time_at(m.start(), ends), label.format(*m.groups()))
-            )
+            at = _time_at(m.start(), ends)
+            events.append((at, m.start(), label.format(*m.groups())))
     for pattern, label in AFTER:
         for m in re.finditer(pattern, text, re.S):
-            events.append((_time_at(m.end() - 1, ends), label))
-    events.sort(key=lambda e: e[0])
-    events.append((total, "end"))
+            events.append((_time_at(m.end() - 1, ends), m.end() - 1, label))
+    # Output read in one piece shares a time: the text's order decides.
+    events.sort(key=lambda e: (e[0], e[1]))
+    events.append((total, len(text), "end"))
     return [
-        (label, nxt - t) for (t, label), (nxt, _) in itertools.pairwise(events)
+        (label, nxt - t)
+        for (t, _, label), (nxt, _, _) in itertools.pairwise(events)
     ]
 
 
