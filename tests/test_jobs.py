@@ -29,10 +29,8 @@ def _setting(splits):
 
 
 def _job(protocol, seed=CONFIG.seed, lr=0.05, check=True):
-    return Job(
-        "j", "j", "grid", protocol, "grid", "MyMLP",
-        lr, 0.9, 0.0, seed, check=check,
-    )  # fmt: skip
+    return Job(run="j", config="j", protocol=protocol, source="grid",
+               lr=lr, momentum=0.9, seed=seed, check=check)  # fmt: skip
 
 
 def test_the_flip_protocol_changes_the_training_split_only(tiny_splits):
