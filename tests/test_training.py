@@ -8,7 +8,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from byhand import MyMLP
-from byhand.search.evaluation import accuracy, dead_relu_fraction, evaluate
+from byhand.search.evaluation import dead_relu_fraction, evaluate
 from byhand.training import ManualSGD, train, train_manual_update
 
 SEED = 265
@@ -206,7 +206,7 @@ def test_accuracy_and_evaluate():
     loader = small_loader()
     y = torch.cat([b[1] for b in loader])
     expected = (y == 0).double().mean().item()
-    assert accuracy(model, loader) == pytest.approx(expected)
+    assert evaluate(model, loader)["accuracy"] == pytest.approx(expected)
     # Logits (1, 0) for every sample: cross-entropy log(1 + e) for class 0
     # and log(1 + e) + 1 - ... computed by hand per class.
     lse = math.log(math.e + 1.0)
