@@ -180,8 +180,8 @@ def bench_workers(n_jobs: int = 8, n_epochs: int = 30) -> None:
         dtype=torch.float64,
     )
     jobs = [
-        Job(f"j{i}", f"j{i}", "grid", "plain", "grid", "MyMLP",
-            0.01, 0.9, 0.0, 265 + i, check=False)
+        Job(run=f"j{i}", config=f"j{i}", source="grid", lr=0.01,
+            momentum=0.9, seed=265 + i, check=False)
         for i in range(n_jobs)
     ]  # fmt: skip
     print(

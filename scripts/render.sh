@@ -26,7 +26,8 @@ fi
 # writes gradient_descent_output.txt; the render then reads the results.
 .venv/bin/python -m byhand.search
 quarto render "$@"
-# Check the deliverables as a grader opens them; fails with a list.
+# Check the deliverables as a grader opens them, and the hand-in (built
+# by the post-render step); fails with a list.
 .venv/bin/python -m byhand.render.check _output
 echo "Done: _output/report.pdf, _output/backpropagation.ipynb," \
-  "_output/gradient_descent.ipynb"
+  "_output/gradient_descent.ipynb; to upload: _output/hand-in.zip"

@@ -27,6 +27,38 @@ if [ -z "$PY" ] || ! supported "$PY"; then
   exit 1
 fi
 
+# uv installs the lock several times faster than pip; it is used when on
+# the PATH or installable with pip, with pip's wheel folder (uv does not
+# read pip's configuration). BYHAND_PIP=1: pip only.
+pip_setting() {
+  local value=${!1:-}
+  [ -n "$value" ] || value=$(.venv/bin/python -m pip config get \
+    "global.$2" 2>/dev/null || true)
+  echo "$value"
+}
+install_with_uv() {
+  [ "${BYHAND_PIP:-}" != 1 ] || return 1
+  local uv
+  uv=$(command -v uv || true)
+  if [ -z "$uv" ]; then
+    .venv/bin/python -m pip install -q uv >/dev/null 2>&1 || return 1
+    uv=.venv/bin/uv
+  fi
+  local links
+  links=$(pip_setting PIP_FIND_LINKS find-links)
+  if ! UV_FIND_LINKS=${UV_FIND_LINKS:-$links} \
+    UV_PYTHON_DOWNLOADS=never "$uv" pip install -q \
+    --python .venv/bin/python -r requirements.lock -e .; then
+    echo "uv could not install the lock; trying pip." >&2
+    return 1
+  fi
+}
+install_with_pip() {
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -r requirements.lock
+  .venv/bin/python -m pip install -q --no-deps -e .
+}
+
 # A venv made by another Python is rebuilt.
 want_py=$("$PY" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 if [ -x .venv/bin/python ]; then
@@ -40,9 +72,7 @@ want=$(cat requirements.lock pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "Installing the pinned packages into .venv (Python $want_py;" \
     "a few minutes)..."
-  .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -r requirements.lock
-  .venv/bin/python -m pip install -q --no-deps -e .
+  install_with_uv || install_with_pip
   .venv/bin/python -m ipykernel install --sys-prefix --name python3 \
     >/dev/null
   echo "$want" > "$stamp"

@@ -219,3 +219,48 @@ def test_post_render_never_takes_a_stale_notebook(tmp_path):
     (tmp_path / "_output").mkdir()
     with pytest.raises(SystemExit, match="no executed notebook"):
         _collect()["collect"](tmp_path, tmp_path / "_output", time.time())
+
+
+def test_captions_read_as_quarto_wrote_them():
+    # Quarto writes the options back as YAML: a caption with a colon is
+    # quoted and its apostrophes doubled ('the course''s seed').
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            "#| label: tbl-grid\n"
+            "#| tbl-cap: 'The grid, from the course''s seed: lr, momentum'\n"
+            "df"
+        ),
+        nbformat.v4.new_code_cell(
+            "#| label: fig-loss\n#| fig-cap: The loss (training split).\nf"
+        ),
+    ]
+    cells = _collect()["deliverable"](nb).cells
+    assert [c.source for c in cells if c.cell_type == "markdown"] == [
+        "**Table 1.** The grid, from the course's seed: lr, momentum",
+        "**Figure 1.** The loss (training split).",
+    ]
+
+
+def test_pre_render_clears_executed_and_embedded_notebooks(tmp_path):
+    from byhand.render import pre
+
+    chapters, embed = tmp_path / "chapters", tmp_path / ".quarto" / "embed"
+    (embed / "chapters").mkdir(parents=True)
+    chapters.mkdir()
+    stale = [
+        chapters / "backpropagation.quarto_ipynb",
+        chapters / "gradient_descent.quarto_ipynb_1",
+        embed / "chapters" / "gradient_descent.embed.ipynb",
+        embed / "report.embed.ipynb",
+    ]
+    for path in stale:
+        path.write_text("{}")
+    kept = [chapters / "backpropagation.qmd", tmp_path / ".quarto" / "xref"]
+    for path in kept:
+        path.write_text("kept")
+    pre.clear(tmp_path)
+    assert [p for p in stale if p.exists()] == []
+    assert not embed.exists()
+    assert all(p.read_text() == "kept" for p in kept)
+    pre.clear(tmp_path)  # nothing to clear: no error

@@ -17,6 +17,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from byhand.render import check as co
+from byhand.render import handin
 from byhand.testing import write_synthetic_cifar10
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -117,6 +118,12 @@ def rendered(tmp_path):
         nbformat.write(notebook(), out / f"{name}.ipynb")
     (out / "index.html").write_text(HTML)
     write_pdf(out / "report.pdf", PDF_TEXT)
+    # The hand-in of this output (checked by byhand.render.handin).
+    (project / "src" / "byhand").mkdir(parents=True)
+    (project / "src" / "byhand" / "__init__.py").write_text('"""byhand"""')
+    (project / "pyproject.toml").write_text('readme = "README.md"\n')
+    (project / "requirements.lock").write_text("torch==2.14.1\n")
+    handin.build(out, project)
     return project, out
 
 

@@ -47,3 +47,26 @@ def test_modes_follow_the_umask(tmp_path, umask):
     mode = stat.S_IMODE((tmp_path / "f.txt").stat().st_mode)
     assert mode == 0o666 & ~umask
     assert stat.S_IMODE((tmp_path / "d").stat().st_mode) == 0o777 & ~umask
+
+
+def test_a_rerun_removes_what_a_killed_writer_left(tmp_path):
+    # A killed writer's temporaries: a file and a folder.
+    (tmp_path / ".log.txt.k1ll3d.tmp").write_text("half a log")
+    (tmp_path / ".d.k1ll3d.tmp").mkdir()
+    (tmp_path / ".d.k1ll3d.tmp" / "a").write_text("half a folder")
+    atomic_write_text(tmp_path / "log.txt", "whole")
+    atomic_dir(tmp_path / "d", lambda tmp: (tmp / "a").write_text("whole"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d", "log.txt"]
+
+
+def test_a_live_writers_temporary_is_kept(tmp_path):
+    target = tmp_path / "log.txt"
+
+    def first(tmp):
+        tmp.write_text("first")
+        atomic_write_text(target, "second")  # another writer, meanwhile
+        assert tmp.read_text() == "first"
+
+    atomic_write(target, first)
+    assert target.read_text() == "first"
+    assert [p.name for p in tmp_path.iterdir()] == ["log.txt"]

@@ -2,7 +2,13 @@
 nothing but the speed."""
 
 import dataclasses
+import os
+import signal
+import subprocess
+import sys
+import time
 import unittest.mock
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -29,10 +35,8 @@ def _setting(splits):
 
 
 def _job(protocol, seed=CONFIG.seed, lr=0.05, check=True):
-    return Job(
-        "j", "j", "grid", protocol, "grid", "MyMLP",
-        lr, 0.9, 0.0, seed, check=check,
-    )  # fmt: skip
+    return Job(run="j", config="j", protocol=protocol, source="grid",
+               lr=lr, momentum=0.9, seed=seed, check=check)  # fmt: skip
 
 
 def test_the_flip_protocol_changes_the_training_split_only(tiny_splits):
@@ -108,3 +112,128 @@ def test_a_search_on_cuda_agrees_bit_for_bit(tiny_splits, tmp_path):
     assert result.meta["all_identical"]
     checked = result.runs[result.runs["checked"].astype(bool)]
     assert (checked["max_abs_diff"] == 0).all()
+
+
+def test_jobs_are_built_with_keywords():
+    with pytest.raises(TypeError):
+        Job("j", "j", "grid", "plain", "grid", "MyMLP", 0.1, 0, 0, 1, True)
+
+
+# A search with two workers that trains until it is stopped.
+PARENT = """
+import dataclasses, sys, warnings
+import torch
+from byhand import data
+from byhand.search import run
+from byhand.testing import write_synthetic_cifar10
+
+if __name__ == "__main__":
+    torch.set_default_dtype(torch.float64)
+    root = write_synthetic_cifar10(sys.argv[1] + "/cifar", 20, 5)
+    warnings.simplefilter("ignore")
+    splits = data.cat_car_splits(root, val_fraction=0.2, download=False)
+    config = dataclasses.replace(run.TINY, n_epochs=10**6)
+    try:
+        run.run_search(splits, config, results_dir=sys.argv[1] + "/r",
+                       workers=2, progress=False)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
+"""
+
+
+def _stat(pid):
+    """(state, parent pid) of a process, None when it is gone."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    state, ppid = text.rsplit(")", 1)[1].split()[:2]
+    return None if state in "ZX" else (state, int(ppid))
+
+
+def _children(pid):
+    pids = [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()]
+    return [c for c in pids if (_stat(c) or (None, None))[1] == pid]
+
+
+def _ignores_sigint(pid):
+    status = Path(f"/proc/{pid}/status").read_text()
+    mask = next(line for line in status.splitlines() if line[:7] == "SigIgn:")
+    return bool(int(mask.split()[1], 16) & 1 << (signal.SIGINT - 1))
+
+
+def _start_parent(tmp_path):
+    """The parent, once both of its workers are set up and training."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path),
+           "BYHAND_CACHE": str(tmp_path / "cache")}  # fmt: skip
+    parent = subprocess.Popen(
+        [sys.executable, "-c", PARENT, str(tmp_path)],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # Ctrl-C reaches its whole group
+    )
+    deadline, started = time.monotonic() + 180, None
+    while time.monotonic() < deadline and parent.poll() is None:
+        kids = _children(parent.pid)
+        workers = [k for k in kids if "spawn_main" in _cmdline(k)]
+        if len(workers) == 2:
+            started = started or time.monotonic()
+            # Set up (Ctrl-C ignored, the parent stops them), else given
+            # a minute to start (a busy machine): then training.
+            if all(map(_ignores_sigint, workers)) or (
+                time.monotonic() - started > 60
+            ):
+                time.sleep(1.0)
+                return parent, kids
+        time.sleep(0.2)
+    parent.kill()
+    pytest.fail(f"no two workers started: {parent.communicate()[1]}")
+
+
+def _cmdline(pid):
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_text()
+    except OSError:
+        return ""
+
+
+def _gone_within(pids, seconds):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not [p for p in pids if _stat(p)]:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.mark.parametrize(
+    "sig",
+    [signal.SIGKILL, pytest.param(signal.SIGTERM, marks=pytest.mark.slow)],
+)
+def test_workers_end_when_their_parent_dies(tmp_path, sig):
+    parent, kids = _start_parent(tmp_path)
+    assert len(kids) >= 3  # two workers and the resource tracker
+    parent.send_signal(sig)
+    parent.wait()
+    try:
+        assert _gone_within(kids, 5), [_cmdline(k) for k in kids]
+    finally:
+        for k in kids:
+            if _stat(k):
+                os.kill(k, signal.SIGKILL)
+
+
+def test_ctrl_c_stops_the_workers_without_tracebacks(tmp_path):
+    parent, kids = _start_parent(tmp_path)
+    os.killpg(parent.pid, signal.SIGINT)  # Ctrl-C in a terminal
+    try:
+        _, err = parent.communicate(timeout=30)
+        assert parent.returncode == 130, err
+        assert "Traceback" not in err and err.count("interrupted") == 1
+        assert _gone_within(kids, 5), [_cmdline(k) for k in kids]
+    finally:
+        for k in kids:
+            if _stat(k):
+                os.kill(k, signal.SIGKILL)

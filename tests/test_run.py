@@ -150,10 +150,8 @@ def _setting(splits):
 
 
 def _job(protocol, seed=CONFIG.seed, lr=0.05):
-    return Job(
-        "j", "j", "grid", protocol, "grid", "MyMLP",
-        lr, 0.9, 0.0, seed, check=True,
-    )  # fmt: skip
+    return Job(run="j", config="j", protocol=protocol, source="grid",
+               lr=lr, momentum=0.9, seed=seed, check=True)  # fmt: skip
 
 
 def test_validation_accuracy_is_measured_on_the_validation_split(searched):

@@ -3,6 +3,7 @@
 import dataclasses
 import warnings
 
+import pandas as pd
 import pytest
 import torch
 
@@ -112,3 +113,53 @@ def test_side_by_side_shows_equal_and_unequal_floats():
     table = tables.side_by_side(h, other, a, b)
     assert list(table["same float"]) == ["yes", "NO"]
     assert table["parameters equal"].iloc[-1] == "NO"
+
+
+def header_rows(table) -> int:
+    """Rows of the table's HTML header (pandas adds one for an index name)."""
+    html = table.to_html()
+    return html.split("</thead>")[0].count("<tr")
+
+
+@pytest.mark.parametrize(
+    ("make", "label"),
+    [
+        (tables.results_table, "run"),
+        (tables.comparison_table, "task"),
+        (tables.seed_table, "config"),
+        (tables.test_table, "metric"),
+        (tables.selected_table, None),
+    ],
+    ids=lambda x: getattr(x, "__name__", str(x)),
+)
+def test_tables_have_one_header_row_naming_the_row_labels(result, make, label):
+    table = make(result)
+    assert header_rows(table) == 1
+    assert table.columns.name == label
+    # Row labels, not pandas' 0, 1, 2, ...
+    assert not isinstance(table.index, pd.RangeIndex)
+    if label:
+        corner = table.to_html().split("<th>")[1].split("</th>")[0]
+        assert corner == label
+        assert table.to_string().split()[0] == label
+
+
+def test_side_by_side_has_one_header_row_numbering_the_epochs():
+    torch.manual_seed(0)
+    a = _net()
+    h = training.train_manual_update(2, 0.1, a, torch.nn.CrossEntropyLoss(),
+                            _loader())  # fmt: skip
+    table = tables.side_by_side(h, h, a, a)
+    assert header_rows(table) == 1
+    assert table.columns.name == "epoch"
+    assert list(table.index) == [1, 2]
+
+
+def test_label_rows_moves_a_column_or_the_index_name_to_the_header():
+    df = pd.DataFrame({"run": ["a", "b"], "acc": [0.5, 0.7]})
+    moved = tables.label_rows(df, "run")
+    assert list(moved.index) == ["a", "b"] and moved.index.name is None
+    assert list(moved.columns) == ["acc"] and moved.columns.name == "run"
+    again = tables.label_rows(df.set_index("run"))
+    assert again.equals(moved) and again.columns.name == "run"
+    assert header_rows(df.set_index("run")) == 2  # pandas' default

@@ -1,15 +1,34 @@
 """byhand: backpropagation and gradient descent written by hand.
 
 The names a user of the assignment calls; each lives in a small module
-of its own (see the README's layout table).
+of its own (see the README's layout table).  They are imported on first
+use, so a step that needs none of them (Quarto's pre- and post-render
+steps, ``byhand.render.check``) does not pay for importing PyTorch.
 """
 
-from byhand.backprop import backpropagation, mse_loss
-from byhand.data import cat_car_splits
-from byhand.network import MyMLP, MyNet
-from byhand.search import run_search
-from byhand.training import train, train_manual_update
+from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # for type checkers and editors; at run time: lazily
+    from byhand.backprop import backpropagation, mse_loss
+    from byhand.data import cat_car_splits
+    from byhand.network import MyMLP, MyNet
+    from byhand.search import run_search
+    from byhand.training import train, train_manual_update
+
+# Each public name and the module that defines it.
+_HOME = {
+    "backpropagation": "byhand.backprop",
+    "mse_loss": "byhand.backprop",
+    "cat_car_splits": "byhand.data",
+    "MyMLP": "byhand.network",
+    "MyNet": "byhand.network",
+    "run_search": "byhand.search",
+    "train": "byhand.training",
+    "train_manual_update": "byhand.training",
+}
 __all__ = [
     "MyMLP",
     "MyNet",
@@ -21,3 +40,16 @@ __all__ = [
     "train_manual_update",
 ]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    """``byhand.MyNet`` and ``from byhand import MyNet``, imported here."""
+    if name not in _HOME:
+        raise AttributeError(f"module 'byhand' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_HOME[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_HOME})

@@ -1,11 +1,20 @@
-"""Files: where the project is, and writes that land whole or not at all."""
+"""Files: where the project is, and writes that land whole or not at all.
+
+A write goes to a temporary ``.<name>.<random>.tmp`` beside its target,
+locked (``flock``) while it is written, then renamed over the target.  A
+killed writer's temporary stays behind, unlocked: the next write of the
+same target removes it (`remove_stale`).
+"""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import glob
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 
@@ -19,35 +28,66 @@ def project_root() -> Path:
     return Path.cwd()
 
 
-def _umask() -> int:
+def _usual_mode(path: Path, base: int) -> None:
+    """Give a temporary the mode a plain create would (``mkstemp`` and
+    ``mkdtemp`` make private 0600/0700 entries; ours are project files)."""
     mask = os.umask(0)
     os.umask(mask)
-    return mask
+    os.chmod(path, base & ~mask)
 
 
-def _usual_mode(path: Path, base: int) -> None:
-    """Give a temporary file or folder the mode a plain create would.
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
 
-    ``mkstemp`` and ``mkdtemp`` make private 0600/0700 entries; the
-    results and the log are ordinary project files (0644/0755 under the
-    usual umask).
-    """
-    os.chmod(path, base & ~_umask())
+
+def remove_stale(path: Path) -> None:
+    """Remove the temporaries of ``path`` whose writer is gone (unlocked)."""
+    for tmp in Path(path).parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        try:
+            fd = os.open(tmp, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            _remove(tmp)
+        except OSError:
+            pass  # a live writer holds it
+        finally:
+            os.close(fd)
+
+
+@contextlib.contextmanager
+def _temporary(path: Path, *, folder: bool) -> Iterator[Path]:
+    """A temporary file or folder beside ``path``, locked while in use and
+    removed unless it was renamed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale(path)
+    names = (".tmp", f".{path.name}.", path.parent)
+    if folder:
+        tmp = tempfile.mkdtemp(*names)
+        fd = os.open(tmp, os.O_RDONLY)
+    else:
+        fd, tmp = tempfile.mkstemp(*names)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield Path(tmp)
+    except BaseException:
+        _remove(Path(tmp))
+        raise
+    finally:
+        os.close(fd)
 
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     """Call ``write(tmp)`` on a temporary file, then rename it to ``path``."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        _usual_mode(Path(tmp), 0o666)
+    with _temporary(path, folder=False) as tmp:
+        write(tmp)
+        _usual_mode(tmp, 0o666)
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -57,19 +97,14 @@ def atomic_write_text(path: Path, text: str) -> None:
 def atomic_dir(path: Path, fill: Callable[[Path], None]) -> None:
     """Fill a temporary folder, then rename it to ``path`` (replacing it)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}."))
-    try:
+    with _temporary(path, folder=True) as tmp:
         fill(tmp)
         _usual_mode(tmp, 0o777)
-        if path.exists():
-            old = path.with_name(f".{path.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
+        if path.exists():  # a folder cannot be renamed over a full one
+            old = path.with_name(f".{path.name}.old.tmp")
+            _remove(old)
             os.replace(path, old)
             os.replace(tmp, path)
-            shutil.rmtree(old, ignore_errors=True)
+            _remove(old)
         else:
             os.replace(tmp, path)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise

@@ -35,7 +35,6 @@ class Derivative:
 class Activation:
     """An activation ``f`` and its derivative ``df``, both elementwise."""
 
-    name: str
     f: Fn
     df: Derivative
 
@@ -60,17 +59,13 @@ def _identity(x: torch.Tensor) -> torch.Tensor:
 
 
 ACTIVATIONS: dict[str, Activation] = {
-    "tanh": Activation(
-        "tanh", torch.tanh, Derivative(_tanh_df, lambda a: 1 - a * a)
-    ),
-    "relu": Activation("relu", torch.relu, Derivative(_relu_df, _relu_df)),
+    "tanh": Activation(torch.tanh, Derivative(_tanh_df, lambda a: 1 - a * a)),
+    "relu": Activation(torch.relu, Derivative(_relu_df, _relu_df)),
     "sigmoid": Activation(
-        "sigmoid",
-        torch.sigmoid,
-        Derivative(_sigmoid_df, lambda a: a * (1 - a)),
+        torch.sigmoid, Derivative(_sigmoid_df, lambda a: a * (1 - a))
     ),
     "identity": Activation(
-        "identity", _identity, Derivative(torch.ones_like, torch.ones_like)
+        _identity, Derivative(torch.ones_like, torch.ones_like)
     ),
 }
 

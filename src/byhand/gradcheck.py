@@ -211,7 +211,7 @@ def summarize(table: pd.DataFrame, tol: dict[str, float]) -> pd.DataFrame:
     )
     worst["tolerance"] = worst["method"].map(tol)
     worst["passed"] = worst["max_rel_error"] <= worst["tolerance"]
-    return worst
+    return worst.set_index("method").rename_axis(index=None, columns="method")
 
 
 def grayscale_crops(

@@ -47,7 +47,6 @@ class MyNet(nn.Module):
                 f"got {len(activations)}: {list(activations)}"
             )
         acts = [get_activation(name) for name in activations]
-        self.activation_names = [act.name for act in acts]
         # z[l]: before the activation; a[l] = f[l](z[l]); a[0] is the input.
         self.z: dict[int, torch.Tensor | None] = {
             l: None for l in range(1, self.L + 1)

@@ -31,7 +31,7 @@ from pathlib import Path
 import jupytext
 import nbformat
 
-from byhand.render import NOTEBOOKS, XREF
+from byhand.render import NOTEBOOKS, XREF, handin
 
 RAW_MARKUP = (":::", "?@", "#| ")
 KIND = {"fig": "Figure", "tbl": "Table"}
@@ -223,7 +223,7 @@ def check(output: Path, project: Path) -> list[str]:
         problems += check_chapter_outputs(
             project / "chapters" / f"{name}.qmd", nb_path
         )
-    return problems
+    return problems + handin.check_handin(output, project)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

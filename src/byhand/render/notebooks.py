@@ -1,5 +1,8 @@
 """Quarto post-render step: the executed chapters become the notebooks.
 
+Then `byhand.render.handin` packs the deliverables into the hand-in
+(``<output>/hand-in/`` and ``<output>/hand-in.zip``).
+
 The deliverables ``<output>/backpropagation.ipynb`` and
 ``<output>/gradient_descent.ipynb`` are built from the notebooks that the
 render's own Jupyter kernel executed (``chapters/<name>.quarto_ipynb``,
@@ -26,7 +29,7 @@ from pathlib import Path
 import nbformat
 import yaml
 
-from byhand.render import NOTEBOOKS, STAMP, XREF
+from byhand.render import NOTEBOOKS, STAMP, XREF, handin
 from byhand.render.check import cell_options
 
 KERNELSPEC = {
@@ -60,10 +63,30 @@ def _title_cell(front_matter: str) -> nbformat.NotebookNode:
     return nbformat.v4.new_markdown_cell("\n\n".join(lines))
 
 
+def _options(source: str) -> dict[str, str]:
+    """A cell's ``#|`` options, their values read as YAML.
+
+    Quarto writes them back as YAML, quoting a value that needs it
+    (``'the course''s seed'``); YAML reads the quotes away.  A line YAML
+    cannot read keeps its text as it is.
+    """
+    options = cell_options(source)
+    for line in source.splitlines():
+        if not line.startswith("#|"):
+            continue
+        try:
+            parsed = yaml.safe_load(line[2:])
+        except yaml.YAMLError:
+            continue
+        if isinstance(parsed, dict):
+            options.update({k: str(v) for k, v in parsed.items()})
+    return options
+
+
 def _strip_options(cell: nbformat.NotebookNode) -> dict[str, str]:
     """Drop the ``#|`` lines; return them as options (label kept)."""
     lines = cell.source.splitlines()
-    options = cell_options(cell.source)
+    options = _options(cell.source)
     if "label" in options:
         cell.metadata["label"] = options["label"]
     cell.source = "\n".join(ln for ln in lines if not ln.startswith("#|"))
@@ -153,6 +176,7 @@ def main() -> None:
     since = float(STAMP.read_text()) if STAMP.exists() else 0.0
     for path in collect(Path.cwd(), out, since):
         print(f"post-render: wrote {path}")
+    print(f"post-render: wrote {handin.build(out, Path.cwd())}")
 
 
 if __name__ == "__main__":

@@ -19,7 +19,8 @@ def cifar_class_counts(raw: CIFAR10) -> pd.DataFrame:
         "train": torch.bincount(raw.train_labels, minlength=10).tolist(),
         "test": torch.bincount(raw.test_labels, minlength=10).tolist(),
     }
-    return pd.DataFrame(counts, index=pd.Index(CIFAR_CLASSES, name="class"))
+    table = pd.DataFrame(counts, index=pd.Index(CIFAR_CLASSES))
+    return table.rename_axis(columns="class")  # one header row
 
 
 def split_class_counts(splits: CatCarSplits) -> pd.DataFrame:
@@ -29,13 +30,13 @@ def split_class_counts(splits: CatCarSplits) -> pd.DataFrame:
         y = getattr(splits, name).tensors[1]
         counts = torch.bincount(y, minlength=len(splits.classes))
         rows[name] = counts.tolist()
-    table = pd.DataFrame(rows, index=pd.Index(splits.classes, name="class"))
+    table = pd.DataFrame(rows, index=pd.Index(splits.classes))
     table.loc["total"] = table.sum()
     for name in SPLITS:
         table[f"{name} %"] = (
             100 * table[name] / table.loc["total", name]
         ).round(1)
-    return table
+    return table.rename_axis(columns="class")  # one header row
 
 
 def describe_images(splits: CatCarSplits) -> pd.DataFrame:
@@ -103,4 +104,5 @@ def extreme_and_duplicate_images(splits: CatCarSplits) -> pd.DataFrame:
                 "also in another split": sum(d in others for d in set(mine)),
             }
         )
-    return pd.DataFrame(rows).set_index("split")
+    table = pd.DataFrame(rows).set_index("split")
+    return table.rename_axis(index=None, columns="split")  # one header row

@@ -19,6 +19,19 @@ TASKS_5_TO_7 = (
 )
 
 
+def label_rows(table: pd.DataFrame, column: str | None = None) -> pd.DataFrame:
+    """Rows labelled by ``column`` (else the index), named in the header.
+
+    pandas prints an index's name on a header row of its own, above the
+    body; named as the columns' axis instead, it stands in the corner of
+    the one header row, above the row labels (HTML, LaTeX and text).
+    """
+    if column is not None:
+        table = table.set_index(column)
+    name = table.index.name
+    return table.rename_axis(index=None, columns=name)
+
+
 def _num(x: float, fmt: str = ".3f") -> str:
     return "–" if x != x else format(x, fmt)  # NaN: an en dash
 
@@ -60,7 +73,7 @@ def results_table(result: SearchResult) -> pd.DataFrame:
         }
     )
     table.index = pd.Index(runs["run"], name="run")
-    return table
+    return label_rows(table)
 
 
 def comparison_table(result: SearchResult) -> pd.DataFrame:
@@ -94,7 +107,7 @@ def comparison_table(result: SearchResult) -> pd.DataFrame:
                 "max diff.": row["max_abs_diff"],
             }
         )
-    return pd.DataFrame(rows).set_index("task")
+    return label_rows(pd.DataFrame(rows), "task")
 
 
 def test_table(result: SearchResult) -> pd.DataFrame:
@@ -123,7 +136,7 @@ def test_table(result: SearchResult) -> pd.DataFrame:
                 "note": f"support {c['support']}",
             }
         )
-    return pd.DataFrame(rows).set_index("metric")
+    return label_rows(pd.DataFrame(rows), "metric")
 
 
 def confusion_table(result: SearchResult) -> pd.DataFrame:
@@ -175,7 +188,7 @@ def seed_table(result: SearchResult) -> pd.DataFrame:
             )
             entry[f"{protocol}: range"] = f"{s['min']:.3f}–{s['max']:.3f}"
         rows.append(entry)
-    return pd.DataFrame(rows).set_index("config")
+    return label_rows(pd.DataFrame(rows), "config")
 
 
 def selected_table(result: SearchResult) -> pd.DataFrame:
@@ -201,7 +214,7 @@ def selected_table(result: SearchResult) -> pd.DataFrame:
     }
     return pd.DataFrame(
         {"value": list(values.values())},
-        index=pd.Index(list(values), name=""),
+        index=pd.Index(list(values)),
     )
 
 
@@ -240,4 +253,4 @@ def side_by_side(
     )
     if n:
         table.iloc[-1, -1] = "yes" if same_params else "NO"
-    return table
+    return label_rows(table)

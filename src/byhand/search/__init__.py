@@ -7,7 +7,14 @@ bit for bit, ``run`` is the search itself, ``selection`` the rule of
 task 9, ``evaluation`` task 10's metrics, ``results`` the saved folder,
 ``logformat`` the course's log, ``cli`` the command line
 (``python -m byhand.search``).
+
+``run_search`` and ``select`` are imported on first use: a module that
+needs only ``logformat`` (``byhand.training``) does not import the whole
+search, which imports ``byhand.training`` back.
 """
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from byhand.search.configs import (
     COURSE_SETTINGS,
@@ -17,8 +24,10 @@ from byhand.search.configs import (
     SearchConfig,
     config_from_env,
 )
-from byhand.search.run import run_search
-from byhand.search.selection import select
+
+if TYPE_CHECKING:  # at run time: on first use (see __getattr__)
+    from byhand.search.run import run_search
+    from byhand.search.selection import select
 
 __all__ = [
     "COURSE_SETTINGS",
@@ -30,3 +39,18 @@ __all__ = [
     "run_search",
     "select",
 ]
+
+_HOME = {
+    "run_search": "byhand.search.run",
+    "select": "byhand.search.selection",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOME:
+        raise AttributeError(
+            f"module 'byhand.search' has no attribute {name!r}"
+        )
+    value = getattr(importlib.import_module(_HOME[name]), name)
+    globals()[name] = value
+    return value

@@ -46,11 +46,6 @@ def evaluate(
     return {"accuracy": acc, "loss": loss}
 
 
-def accuracy(model: nn.Module, loader: Iterable) -> float:
-    """Fraction of samples whose argmax logit is the label."""
-    return evaluate(model, loader)["accuracy"]
-
-
 @torch.no_grad()
 def dead_relu_fraction(model: nn.Module, loader: Iterable) -> float:
     """Share of ReLU units that output 0 for every sample of ``loader``.

@@ -2,6 +2,8 @@
 
 Both trainers start from the same seed; after every epoch the manual
 run's parameters are compared with the SGD run's, float for float.
+Long because (about 330 lines) the record of a pair (`PairResult`, its
+row of runs.csv) and the small steps that fill it are read together.
 """
 
 from __future__ import annotations
@@ -20,12 +22,8 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from byhand.search.evaluation import dead_relu_fraction, evaluate
-from byhand.training import (
-    DivergenceWarning,
-    History,
-    train,
-    train_manual_update,
-)
+from byhand.training import train, train_manual_update
+from byhand.watch import DivergenceWarning, History
 
 # The columns of one row of runs.csv, in order.
 RUN_COLUMNS = (
@@ -62,28 +60,16 @@ class PairResult:
 
     def row(self) -> dict[str, Any]:
         """This run as one row of runs.csv (`RUN_COLUMNS`)."""
-        return {
-            "run": self.run,
-            "model": self.model,
-            "source": self.source,
-            "lr": self.lr,
-            "momentum": self.momentum,
-            "weight_decay": self.weight_decay,
-            "seed": self.seed,
+        losses = self.sgd.losses
+        derived = {
+            **self.final,  # train_acc, val_acc, val_loss, dead_relu
             "diverged": self.sgd.diverged,
-            "epochs_run": len(self.sgd.losses),
-            "checked": self.checked,
-            "identical": self.identical,
-            "max_abs_diff": self.max_abs_diff,
-            "final_train_loss": (
-                self.sgd.losses[-1] if self.sgd.losses else math.nan
-            ),
-            "train_acc": self.final["train_acc"],
-            "val_acc": self.final["val_acc"],
-            "val_loss": self.final["val_loss"],
-            "dead_relu": self.final["dead_relu"],
-            "seconds_sgd": self.seconds_sgd,
-            "seconds_manual": self.seconds_manual,
+            "epochs_run": len(losses),
+            "final_train_loss": losses[-1] if losses else math.nan,
+        }
+        return {
+            c: derived[c] if c in derived else getattr(self, c)
+            for c in RUN_COLUMNS
         }
 
 
@@ -105,10 +91,6 @@ def majority_row(y_train: torch.Tensor, y_val: torch.Tensor) -> dict:
         seconds_manual=0.0,
     )
     return row
-
-
-def _params(model: nn.Module) -> list[torch.Tensor]:
-    return [p.detach().clone() for p in model.parameters()]
 
 
 def bitwise_diff(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -144,152 +126,208 @@ def train_pair(
     tick: Callable[[], None] | None = None,
     manual_trainer: Callable[..., History] = train_manual_update,
 ) -> PairResult:
-    """Train one configuration both ways and compare them bit for bit.
+    """Train one configuration with SGD and by hand; compare bit for bit.
 
-    The SGD run records, after every epoch, the validation loss and
-    accuracy; the manual run's parameters are compared with the SGD run's
-    after every epoch with `bitwise_diff`.  With ``check=False`` only the
-    SGD run trains (``identical`` is then False and ``checked`` False).
-    ``tick()`` runs after every epoch of either trainer (progress);
-    ``manual_trainer`` is `train_manual_update` (another one lets a test
-    show that the check fails).
+    After every epoch: the SGD run's validation loss and accuracy, and the
+    `bitwise_diff` of both runs' parameters. ``check=False`` trains SGD
+    only (``identical`` and ``checked`` False); ``tick()`` runs after every
+    epoch of either trainer; another ``manual_trainer`` shows a test that
+    the check fails.
     """
-    loss_fn = nn.CrossEntropyLoss()
-    sgd_states: list[list[torch.Tensor]] = []
-    val: list[dict[str, float]] = []
-    # Seconds spent in the callbacks, taken out of the training times so
-    # that both trainers are timed on training alone.
-    overhead = {"sgd": 0.0, "manual": 0.0}
-
-    def after_sgd_epoch(epoch: int, model: nn.Module, loss: float) -> None:
-        t = time.perf_counter()
-        sgd_states.append(_params(model))
-        val.append(evaluate(model, loaders["val"], loss_fn))
-        if tick is not None:
-            tick()
-        overhead["sgd"] += time.perf_counter() - t
-
-    diffs: list[float] = []
-
-    def after_manual_epoch(epoch: int, model: nn.Module, loss: float) -> None:
-        t = time.perf_counter()
-        if epoch > len(sgd_states):
-            diffs.append(math.inf)  # the SGD run stopped earlier
-        else:
-            for a, b in zip(
-                sgd_states[epoch - 1], model.parameters(), strict=True
-            ):
-                diffs.append(bitwise_diff(a, b))
-        if tick is not None:
-            tick()
-        overhead["manual"] += time.perf_counter() - t
-
-    logs = {"sgd": io.StringIO(), "manual": io.StringIO()}
+    setup = _Setup(
+        make_model=make_model,
+        loaders=loaders,
+        hyper={"lr": lr, "momentum": momentum, "weight_decay": weight_decay},
+        n_epochs=n_epochs,
+        seed=seed,
+        device=device,
+        progress=progress,
+        tick=tick,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DivergenceWarning)
-        torch.manual_seed(seed)  # section 3.3: same seed, same init
-        model_sgd = make_model().to(device)
-        optimizer = torch.optim.SGD(
-            model_sgd.parameters(),
-            lr=lr,
-            momentum=momentum,
-            weight_decay=weight_decay,
-        )
+        sgd = _train_sgd(setup)
+        manual = _train_manual(setup, sgd, manual_trainer) if check else None
+    return _result(
+        setup, sgd, manual, run=run, model=model_name, source=source
+    )
+
+
+@dataclass(frozen=True)
+class _Setup:
+    """What both trainers of a pair share."""
+
+    make_model: Callable[[], nn.Module]
+    loaders: dict[str, DataLoader]
+    hyper: dict[str, float]  # lr, momentum, weight_decay
+    n_epochs: int
+    seed: int
+    device: torch.device | str
+    progress: bool
+    tick: Callable[[], None] | None
+
+    def fresh_model(self) -> nn.Module:
+        torch.manual_seed(self.seed)  # section 3.3: same seed, same init
+        return self.make_model().to(self.device)
+
+    def timed(
+        self,
+        trainer: Callable[..., History],
+        args: tuple,
+        after_epoch: Callable[[int, nn.Module], None],
+    ) -> tuple[History, float, str]:
+        """``trainer(*args)``: its history, its seconds without the time
+        of ``after_epoch`` and ``tick`` (training alone), its log."""
+        overhead = 0.0
+
+        def on_epoch(epoch: int, model: nn.Module, loss: float) -> None:
+            nonlocal overhead
+            t = time.perf_counter()
+            after_epoch(epoch, model)
+            if self.tick is not None:
+                self.tick()
+            overhead += time.perf_counter() - t
+
+        log = io.StringIO()
         t0 = time.perf_counter()
-        h_sgd = train(
-            n_epochs,
-            optimizer,
-            model_sgd,
-            loss_fn,
-            loaders["train"],
-            progress=progress,
-            log=logs["sgd"],
-            on_epoch=after_sgd_epoch,
+        history = trainer(
+            *args, progress=self.progress, log=log, on_epoch=on_epoch
         )
-        t1 = time.perf_counter()
-        h_manual = History()
-        if check:
-            torch.manual_seed(seed)
-            model_manual = make_model().to(device)
-            h_manual = manual_trainer(
-                n_epochs,
-                lr,
-                model_manual,
-                loss_fn,
-                loaders["train"],
-                weight_decay,
-                momentum,
-                progress=progress,
-                log=logs["manual"],
-                on_epoch=after_manual_epoch,
-            )
-        t2 = time.perf_counter()
-    identical, max_abs_diff = False, math.nan  # SGD only: nothing checked
-    if check:
-        diffs += [
-            bitwise_diff(a, b)
-            for a, b in zip(
-                model_sgd.parameters(), model_manual.parameters(), strict=True
-            )
-        ]
-        # Equal loss lists also mean both runs lasted the same epochs.
-        identical = (
-            h_sgd.losses == h_manual.losses
-            and h_sgd.diverged == h_manual.diverged
-            and all(d == 0.0 for d in diffs)
-        )
-        max_abs_diff = max(diffs, default=0.0)
-    n = len(h_sgd.losses)
-    epochs = pd.DataFrame(
+        seconds = time.perf_counter() - t0 - overhead
+        return history, seconds, log.getvalue()
+
+
+@dataclass
+class _Trained:
+    """One trainer's run and what was recorded after each epoch."""
+
+    model: nn.Module
+    history: History
+    seconds: float  # training alone
+    log: str  # the course's log lines
+    per_epoch: list = field(default_factory=list)  # parameters or diffs
+    val: list[dict[str, float]] = field(default_factory=list)
+
+
+def _train_sgd(setup: _Setup) -> _Trained:
+    """`train` with torch.optim.SGD; after every epoch, the parameters and
+    the validation loss and accuracy."""
+    model = setup.fresh_model()
+    optimizer = torch.optim.SGD(model.parameters(), **setup.hyper)
+    loss_fn = nn.CrossEntropyLoss()
+    states: list[list[torch.Tensor]] = []
+    val: list[dict[str, float]] = []
+
+    def after_epoch(epoch: int, model: nn.Module) -> None:
+        states.append([p.detach().clone() for p in model.parameters()])
+        val.append(evaluate(model, setup.loaders["val"], loss_fn))
+
+    args = (setup.n_epochs, optimizer, model, loss_fn, setup.loaders["train"])
+    history, seconds, log = setup.timed(train, args, after_epoch)
+    return _Trained(model, history, seconds, log, per_epoch=states, val=val)
+
+
+def _train_manual(
+    setup: _Setup, sgd: _Trained, manual_trainer: Callable[..., History]
+) -> _Trained:
+    """``manual_trainer`` from the same seed; after every epoch, the
+    `bitwise_diff` of its parameters from the SGD run's."""
+    model = setup.fresh_model()
+    diffs: list[float] = []
+
+    def after_epoch(epoch: int, model: nn.Module) -> None:
+        if epoch > len(sgd.per_epoch):
+            diffs.append(math.inf)  # the SGD run stopped earlier
+            return
+        params = zip(sgd.per_epoch[epoch - 1], model.parameters(), strict=True)
+        diffs.extend(bitwise_diff(a, b) for a, b in params)
+
+    h, loss_fn = setup.hyper, nn.CrossEntropyLoss()
+    args = (setup.n_epochs, h["lr"], model, loss_fn, setup.loaders["train"])
+    args += (h["weight_decay"], h["momentum"])
+    history, seconds, log = setup.timed(manual_trainer, args, after_epoch)
+    return _Trained(model, history, seconds, log, per_epoch=diffs)
+
+
+def _result(
+    setup: _Setup, sgd: _Trained, manual: _Trained | None, **names: str
+) -> PairResult:
+    """The pair's `PairResult`; ``names`` are its run, model and source."""
+    identical, max_abs_diff = _verdict(sgd, manual)
+    return PairResult(
+        **names,
+        **setup.hyper,
+        seed=setup.seed,
+        checked=manual is not None,
+        sgd=sgd.history,
+        manual=manual.history if manual else History(),
+        epochs=_epochs_table(names["run"], sgd, manual),
+        identical=identical,
+        max_abs_diff=max_abs_diff,
+        final=_final_metrics(sgd, manual, setup.loaders),
+        seconds_sgd=sgd.seconds,
+        seconds_manual=manual.seconds if manual else math.nan,
+        state_dict={
+            k: v.detach().cpu().clone()
+            for k, v in sgd.model.state_dict().items()
+        },
+        log_sgd=sgd.log,
+        log_manual=manual.log if manual else "",
+    )
+
+
+def _verdict(sgd: _Trained, manual: _Trained | None) -> tuple[bool, float]:
+    """(identical, largest difference): every epoch's parameters, the
+    final ones, the losses and the divergence must all agree."""
+    if manual is None:
+        return False, math.nan  # SGD only: nothing checked
+    final = zip(sgd.model.parameters(), manual.model.parameters(), strict=True)
+    diffs = manual.per_epoch + [bitwise_diff(a, b) for a, b in final]
+    # Equal loss lists also mean both runs lasted the same epochs.
+    identical = (
+        sgd.history.losses == manual.history.losses
+        and sgd.history.diverged == manual.history.diverged
+        and all(d == 0.0 for d in diffs)
+    )
+    return identical, max(diffs, default=0.0)
+
+
+def _epochs_table(
+    run: str, sgd: _Trained, manual: _Trained | None
+) -> pd.DataFrame:
+    """One row per epoch of the SGD run (epochs.csv)."""
+    n = len(sgd.history.losses)
+    manual_losses = manual.history.losses if manual else []
+    return pd.DataFrame(
         {
             "run": run,
             "epoch": range(1, n + 1),
-            "train_loss": h_sgd.losses,
-            "train_loss_manual": (h_manual.losses + [math.nan] * n)[:n],
-            "train_acc_running": h_sgd.accuracies,
-            "val_loss": [v["loss"] for v in val],
-            "val_acc": [v["accuracy"] for v in val],
+            "train_loss": sgd.history.losses,
+            "train_loss_manual": (manual_losses + [math.nan] * n)[:n],
+            "train_acc_running": sgd.history.accuracies,
+            "val_loss": [v["loss"] for v in sgd.val],
+            "val_acc": [v["accuracy"] for v in sgd.val],
         }
     )
-    if h_sgd.diverged:
-        final = dict.fromkeys(
+
+
+def _final_metrics(
+    sgd: _Trained, manual: _Trained | None, loaders: dict[str, DataLoader]
+) -> dict[str, float]:
+    """Accuracies and loss after training; NaN for a diverged run."""
+    if sgd.history.diverged:
+        return dict.fromkeys(
             ("train_acc", "val_acc", "val_loss", "dead_relu"), math.nan
         )
-    else:
-        final = {
-            "train_acc": evaluate(model_sgd, loaders["train"])["accuracy"],
-            "val_acc": val[-1]["accuracy"],
-            "val_loss": val[-1]["loss"],
-            "dead_relu": dead_relu_fraction(model_sgd, loaders["val"]),
-        }
-        if check and not h_manual.diverged:
-            final["train_acc_manual"] = evaluate(
-                model_manual, loaders["train"]
+    final = {
+        "train_acc": evaluate(sgd.model, loaders["train"])["accuracy"],
+        "val_acc": sgd.val[-1]["accuracy"],
+        "val_loss": sgd.val[-1]["loss"],
+        "dead_relu": dead_relu_fraction(sgd.model, loaders["val"]),
+    }
+    if manual is not None and not manual.history.diverged:
+        for split in ("train", "val"):
+            final[f"{split}_acc_manual"] = evaluate(
+                manual.model, loaders[split]
             )["accuracy"]
-            final["val_acc_manual"] = evaluate(model_manual, loaders["val"])[
-                "accuracy"
-            ]
-    return PairResult(
-        run=run,
-        model=model_name,
-        source=source,
-        lr=lr,
-        momentum=momentum,
-        weight_decay=weight_decay,
-        seed=seed,
-        checked=check,
-        sgd=h_sgd,
-        manual=h_manual,
-        epochs=epochs,
-        identical=identical,
-        max_abs_diff=max_abs_diff,
-        final=final,
-        seconds_sgd=t1 - t0 - overhead["sgd"],
-        seconds_manual=(t2 - t1 - overhead["manual"]) if check else math.nan,
-        state_dict={
-            k: v.detach().cpu().clone()
-            for k, v in model_sgd.state_dict().items()
-        },
-        log_sgd=logs["sgd"].getvalue(),
-        log_manual=logs["manual"].getvalue(),
-    )
+    return final

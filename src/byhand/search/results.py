@@ -1,10 +1,12 @@
-"""A search's results folder: where it is, how it is saved, loaded, checked.
+"""A search's results folder: where it is, how it is saved and loaded.
 
 A folder ``search-<key>`` holds ``runs.csv``, ``epochs.csv``,
-``test.json``, ``model.pt`` (the selected model), ``meta.json`` and the
-course-format log.  The key digests everything that determines the
-results, so a second search with the same inputs loads them instead of
-retraining; a folder that fails any check is reported and retrained.
+``test.json``, ``model.pt`` (the selected model), ``meta.json``, the
+course-format log and, written last, ``manifest.json``: the search's key,
+its configuration and the sha256 of every other file.  The key digests
+everything that determines the results, so a second search with the same
+inputs loads them instead of retraining; a folder that is not exactly
+what this search wrote is reported and retrained.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import fcntl
 import hashlib
 import json
 import os
-import shutil
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,29 +27,32 @@ import pandas as pd
 import torch
 
 import byhand
-from byhand._io import atomic_dir, project_root
+from byhand._io import atomic_dir, project_root, remove_stale
 from byhand.network import MyMLP
-from byhand.search.pair import RUN_COLUMNS
 
+MANIFEST = "manifest.json"
 FILES = (
-    "runs.csv",
-    "epochs.csv",
-    "test.json",
-    "model.pt",
-    "meta.json",
+    "runs.csv", "epochs.csv", "test.json", "model.pt", "meta.json",
     "gradient_descent_output.txt",
-)
-EPOCH_COLUMNS = (
-    "run", "epoch", "train_loss", "train_loss_manual",
-    "train_acc_running", "val_loss", "val_acc",
 )  # fmt: skip
 # Bump when the training code or the saved format changes what a search
 # produces: older saved results are then ignored.
-RESULTS_VERSION = 4
+RESULTS_VERSION = 5
 
 
 class ResultsError(RuntimeError):
-    """A saved results folder is incomplete or inconsistent."""
+    """A saved results folder is not exactly what this search wrote."""
+
+
+class ResultsPathError(OSError):
+    """The results folder cannot be written."""
+
+
+def unwritable(root: Path, err: OSError) -> ResultsPathError:
+    return ResultsPathError(
+        f"cannot write the search's results in {root} ({err}); set "
+        "BYHAND_RESULTS (or --results) to a writable folder"
+    )
 
 
 def results_root() -> Path:
@@ -96,127 +101,123 @@ class SearchResult:
         return self.runs[self.runs["stage"] == "grid"]
 
 
-def save(
-    folder: Path,
-    *,
-    runs: pd.DataFrame,
-    epochs: pd.DataFrame,
-    test: dict[str, Any],
-    log: str,
-    state_dict: dict[str, torch.Tensor],
-    meta: dict[str, Any],
-) -> None:
-    """Write every file into a temporary folder, then rename it."""
+def _as_json(config: Any) -> Any:
+    return json.loads(json.dumps(dataclasses.asdict(config)))
+
+
+def _sha256(path: Path) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def save(result: SearchResult, state_dict: dict[str, torch.Tensor]) -> None:
+    """Write every file into a temporary folder, the manifest last, then
+    rename it to ``result.folder`` (``search-<key>``)."""
 
     def fill(tmp: Path) -> None:
-        runs.to_csv(tmp / "runs.csv", index=False)
-        epochs.to_csv(tmp / "epochs.csv", index=False)
-        (tmp / "test.json").write_text(json.dumps(test, indent=1))
-        (tmp / "gradient_descent_output.txt").write_text(log)
+        result.runs.to_csv(tmp / "runs.csv", index=False)
+        result.epochs.to_csv(tmp / "epochs.csv", index=False)
+        (tmp / "test.json").write_text(json.dumps(result.test, indent=1))
+        (tmp / "gradient_descent_output.txt").write_text(result.log)
         torch.save(state_dict, tmp / "model.pt")
-        (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
+        (tmp / "meta.json").write_text(json.dumps(result.meta, indent=1))
+        manifest = {
+            "key": _key(result.folder),
+            "config": _as_json(result.config),
+            "files": {name: _sha256(tmp / name) for name in FILES},
+        }
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1))
 
-    atomic_dir(folder, fill)
-
-
-def _read_csv(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
     try:
-        table = pd.read_csv(path)
-    except Exception as err:
-        raise ResultsError(f"{path.name} is unreadable ({err})") from err
-    missing = [c for c in columns if c not in table]
-    if missing:
-        raise ResultsError(f"{path.name} lacks the columns {missing}")
-    return table
+        atomic_dir(result.folder, fill)
+    except OSError as err:
+        raise unwritable(result.folder.parent, err) from err
+
+
+def _key(folder: Path) -> str:
+    return folder.name.removeprefix("search-")
+
+
+def verify(folder: Path, config: Any) -> None:
+    """`ResultsError` unless ``folder`` holds exactly what the search of
+    its key and ``config`` wrote: every file, byte for byte."""
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text())
+        key, saved, files = (manifest[k] for k in ("key", "config", "files"))
+        digests = {name: files[name] for name in FILES}
+    except (OSError, ValueError, TypeError, KeyError) as err:
+        raise ResultsError(
+            f"{MANIFEST} is missing or malformed ({err!r})"
+        ) from err
+    if key != _key(folder) or saved != _as_json(config):
+        raise ResultsError(
+            f"the folder holds another search's results (key {key!r}, "
+            f"not {_key(folder)!r}, or another configuration)"
+        )
+    for name, digest in digests.items():
+        try:
+            same = _sha256(folder / name) == digest
+        except OSError as err:
+            raise ResultsError(f"{name} is unreadable ({err})") from err
+        if not same:
+            raise ResultsError(f"{name} is not the file the search wrote")
 
 
 def load(folder: Path, config: Any) -> SearchResult:
-    """Read a results folder and check it whole; `ResultsError` if not.
-
-    Checks: every file present; every run of ``config`` in runs.csv with
-    its epochs; the selected run present and unique; test.json complete;
-    model.pt loads with ``weights_only=True`` into a MyMLP of the saved
-    shape.
-    """
-    absent = [f for f in FILES if not (folder / f).is_file()]
-    if absent:
-        raise ResultsError(f"missing {', '.join(absent)}")
+    """Read a results folder that `verify` accepts; `ResultsError` if not."""
+    verify(folder, config)
     try:
         meta = json.loads((folder / "meta.json").read_text())
-        test = json.loads((folder / "test.json").read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ResultsError(f"a JSON file is unreadable ({err})") from err
-    for key in ("selected", "classes", "n_in", "n_out", "sizes"):
-        if key not in meta:
-            raise ResultsError(f"meta.json lacks {key!r}")
-    for key in ("n", "accuracy", "ci95", "confusion", "per_class"):
-        if key not in test:
-            raise ResultsError(f"test.json lacks {key!r}")
-    runs = _read_csv(
-        folder / "runs.csv",
-        (*RUN_COLUMNS, "config", "stage", "protocol", "selected"),
-    )
-    epochs = _read_csv(folder / "epochs.csv", EPOCH_COLUMNS)
-    expected = set(meta.get("runs", []))
-    if not expected or set(runs["run"]) != expected:
-        raise ResultsError("runs.csv does not hold every run of the search")
-    trained = runs[runs["epochs_run"] > 0]
-    counts = epochs.groupby("run").size()
-    for run, n in zip(trained["run"], trained["epochs_run"], strict=True):
-        if counts.get(run, 0) != n:
-            raise ResultsError(f"epochs.csv is incomplete for run {run}")
-    chosen = runs[runs["run"] == meta["selected"]]
-    if len(chosen) != 1 or not bool(chosen["selected"].iloc[0]):
-        raise ResultsError(
-            f"the selected run {meta['selected']!r} is not in runs.csv"
+        result = SearchResult(
+            config=config,
+            runs=pd.read_csv(folder / "runs.csv"),
+            epochs=pd.read_csv(folder / "epochs.csv"),
+            selected=meta["selected"],
+            test=json.loads((folder / "test.json").read_text()),
+            log=(folder / "gradient_descent_output.txt").read_text(),
+            folder=folder,
+            meta=meta,
+            loaded_from_cache=True,
         )
-    try:
-        _saved_model(folder, meta, config)
-    except Exception as err:
-        raise ResultsError(f"model.pt does not load ({err})") from err
-    return SearchResult(
-        config=config,
-        runs=runs,
-        epochs=epochs,
-        selected=meta["selected"],
-        test=test,
-        log=(folder / "gradient_descent_output.txt").read_text(),
-        folder=folder,
-        meta=meta,
-        loaded_from_cache=True,
-    )
-
-
-def _saved_model(folder: Path, meta: dict[str, Any], config: Any) -> MyMLP:
-    model = MyMLP(
-        n_in=meta["n_in"], hidden=tuple(config.hidden), n_out=meta["n_out"]
-    )
-    state = torch.load(folder / "model.pt", weights_only=True)
-    model.load_state_dict(state)
-    return model
+        if (result.runs["run"] == result.selected).sum() != 1:
+            raise ValueError(f"runs.csv lacks the selected {result.selected}")
+    except Exception as err:  # whatever the files hold: no traceback
+        raise ResultsError(
+            f"the saved files do not read back ({err!r})"
+        ) from err
+    return result
 
 
 def load_model(result: SearchResult) -> MyMLP:
     """The selected MyMLP with its trained parameters."""
-    return _saved_model(result.folder, result.meta, result.config)
+    meta = result.meta
+    model = MyMLP(
+        n_in=meta["n_in"], hidden=tuple(result.config.hidden),
+        n_out=meta["n_out"],
+    )  # fmt: skip
+    state = torch.load(result.folder / "model.pt", weights_only=True)
+    model.load_state_dict(state)
+    return model
 
 
 @contextlib.contextmanager
-def locked(folder: Path) -> Iterator[None]:
+def locked(folder: Path) -> Iterator[OSError | None]:
     """Hold an exclusive lock on ``folder`` (a ``.lock`` file beside it).
 
     Concurrent searches of one key wait for each other instead of racing;
-    the one holding the lock also removes partial folders that a killed
-    writer left behind.
+    the one holding the lock also removes what a killed writer left.
+    Yields None; where the lock cannot be created (a read-only folder),
+    the error, without a lock: reading is then safe, writing is not.
     """
-    folder.parent.mkdir(parents=True, exist_ok=True)
     lock = folder.parent / f".{folder.name}.lock"
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=folder.parent).close()
+        lock.touch()
+    except OSError as err:
+        yield err
+        return
     with open(lock, "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            for stale in folder.parent.glob(f".{folder.name}.*"):
-                if stale.is_dir():
-                    shutil.rmtree(stale, ignore_errors=True)
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+        remove_stale(folder)
+        yield None

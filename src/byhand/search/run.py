@@ -36,73 +36,14 @@ import byhand
 from byhand.data import CatCarSplits, dataloaders, with_flips
 from byhand.network import MyMLP
 from byhand.search import logformat, results
-from byhand.search.configs import (
-    COURSE_SETTINGS,
-    PROFILES,
-    TINY,
-    ProfileError,
-    SearchConfig,
-    config_from_env,
-)
+from byhand.search.configs import TINY, SearchConfig
 from byhand.search.evaluation import evaluate_test
 from byhand.search.jobs import Job, Runner, Setting, default_workers
 from byhand.search.pair import PairResult, majority_row
 from byhand.search.results import SearchResult
 from byhand.search.selection import select, top_configs
 
-__all__ = [
-    "COURSE_SETTINGS",
-    "PROFILES",
-    "TINY",
-    "ProfileError",
-    "SearchConfig",
-    "config_from_env",
-    "run_search",
-    "select",
-]
-
-
-def _grid_jobs(config: SearchConfig) -> list[Job]:
-    jobs = []
-    for i, (source, lr, mom, wd) in enumerate(config.settings()):
-        run = f"{source}-{i:02d}"
-        jobs.append(
-            Job(run, run, "grid", "plain", source, "MyMLP",
-                lr, mom, wd, config.seed, check=True)
-        )  # fmt: skip
-    jobs.append(
-        Job("linear", "linear", "grid", "plain", "baseline", "linear",
-            config.baseline_lr, 0.0, 0.0, config.seed, check=True)
-    )  # fmt: skip
-    return jobs
-
-
-def _repeat_jobs(
-    config: SearchConfig, grid: list[Job], top: list[str]
-) -> list[Job]:
-    by_id = {j.config: j for j in grid}
-    jobs = []
-    for name in top:
-        g = by_id[name]
-        for seed in config.extra_seeds:
-            jobs.append(
-                dataclasses.replace(
-                    g, run=f"{name}-s{seed}", stage="seeds", seed=seed,
-                    check=False,
-                )
-            )  # fmt: skip
-    if config.flip:
-        for name in top:
-            g = by_id[name]
-            for seed in config.seeds:
-                jobs.append(
-                    dataclasses.replace(
-                        g, run=f"{name}-flip-s{seed}", stage="flip",
-                        protocol="flip", seed=seed,
-                        check=seed == config.seed,
-                    )
-                )  # fmt: skip
-    return jobs
+__all__ = ["TINY", "SearchConfig", "run_search"]
 
 
 def run_search(
@@ -118,44 +59,89 @@ def run_search(
     """Train, compare, select and evaluate; or load the saved results.
 
     The test set is evaluated once, for the selected model only.  Saved
-    results that fail a check are reported with a warning and retrained.
-    ``workers`` processes train at once on the CPU (default: one per core,
-    or ``$BYHAND_WORKERS``); the results do not depend on it.
+    results that are not exactly what this search wrote are reported with
+    a warning and retrained.  ``workers`` processes train at once on the
+    CPU (default: one per core, or ``$BYHAND_WORKERS``); the results do
+    not depend on it.  `results.ResultsPathError` if they cannot be saved.
     """
     config = config or SearchConfig()
-    if progress is None:
-        progress = sys.stderr.isatty()
+    progress = sys.stderr.isatty() if progress is None else progress
     device = torch.device(
         device or ("cuda" if torch.cuda.is_available() else "cpu")
     )
     key = results.cache_key(config, f"{splits.checksum}:{splits.seed}")
     root = Path(results_dir) if results_dir else results.results_root()
     folder = root / f"search-{key}"
-    with results.locked(folder):
-        if not force and folder.exists():
-            try:
-                return results.load(folder, config)
-            except results.ResultsError as err:
-                warnings.warn(
-                    f"saved results in {folder} fail a check ({err}); "
-                    "training again",
-                    stacklevel=2,
-                )
+    with results.locked(folder) as problem:
+        saved = None if force else _saved(folder, config)
+        if saved is not None:
+            return saved
+        if problem is not None:  # a read-only folder, say
+            raise results.unwritable(root, problem)
         workers = workers or default_workers()
-        return _search(splits, config, folder, key, progress, device, workers)
+        return _search(splits, config, folder, progress, device, workers)
+
+
+def _saved(folder: Path, config: SearchConfig) -> SearchResult | None:
+    """The saved results, if they are whole and this search's."""
+    if not folder.exists():
+        return None
+    try:
+        return results.load(folder, config)
+    except results.ResultsError as err:
+        warnings.warn(
+            f"saved results in {folder} fail a check ({err}); they are "
+            "not used",
+            stacklevel=3,
+        )
+        return None
 
 
 def _search(
     splits: CatCarSplits,
     config: SearchConfig,
     folder: Path,
-    key: str,
     progress: bool,
     device: torch.device,
     workers: int,
 ) -> SearchResult:
+    """Train every stage, select, test once, save."""
     t_start = time.perf_counter()
-    setting = Setting(
+    runner = Runner(
+        _setting(splits, config),
+        workers=workers,
+        progress=progress,
+        device=device,
+    )
+    with runner:
+        jobs, pairs = _train(config, runner)
+    runs = _table(jobs, pairs, splits)
+    selected = select(runs, config.seed)
+    runs["selected"] = runs["run"] == selected
+    best = next(p for p in pairs if p.run == selected)
+    course = [p for p, j in zip(pairs, jobs, strict=True)
+              if j.source == "course" and j.stage == "grid"]  # fmt: skip
+    log = logformat.course_log(
+        course, device=device.type, batch_size=config.batch_size,
+        n_epochs=config.n_epochs, seed=config.seed,
+    )  # fmt: skip
+    result = SearchResult(
+        config=config,
+        runs=runs,
+        epochs=pd.concat([p.epochs for p in pairs], ignore_index=True),
+        selected=selected,
+        test=_test_once(splits, config, best.state_dict, device),
+        log=log,
+        folder=folder,
+        meta=_meta(splits, config, runs, selected, device, workers),
+    )
+    result.meta["seconds_total"] = time.perf_counter() - t_start
+    results.save(result, best.state_dict)
+    return result
+
+
+def _setting(splits: CatCarSplits, config: SearchConfig) -> Setting:
+    return Setting(
         train=splits.train,
         train_flip=with_flips(splits.train) if config.flip else None,
         val=splits.val,
@@ -164,91 +150,107 @@ def _search(
         batch_size=config.batch_size,
         dtype=torch.get_default_dtype(),
     )
+
+
+def _train(
+    config: SearchConfig, runner: Runner
+) -> tuple[list[Job], list[PairResult]]:
+    """Stage 1 (grid), then stages 2 and 3 (seeds, flip) on its best."""
     grid = _grid_jobs(config)
-    with Runner(
-        setting, workers=workers, progress=progress, device=device
-    ) as runner:
-        pairs = runner.run(grid)
-        runs = _runs(grid, pairs)
-        top = top_configs(runs, config.n_top)
-        repeat = _repeat_jobs(config, grid, top)
-        more = runner.run(repeat) if repeat else []
-    jobs, pairs = grid + repeat, pairs + more
-    runs = _runs(jobs, pairs)
-    y_train, y_val = splits.train.tensors[1], splits.val.tensors[1]
-    runs = pd.concat(
-        [runs, pd.DataFrame([_baseline(majority_row(y_train, y_val))])],
-        ignore_index=True,
+    pairs = runner.run(grid)
+    top = top_configs(_table(grid, pairs), config.n_top)
+    repeat = _repeat_jobs(config, grid, top)
+    return grid + repeat, pairs + runner.run(repeat)
+
+
+def _grid_jobs(config: SearchConfig) -> list[Job]:
+    jobs = [
+        Job(run=f"{source}-{i:02d}", config=f"{source}-{i:02d}",
+            source=source, lr=lr, momentum=mom, weight_decay=wd,
+            seed=config.seed, check=True)
+        for i, (source, lr, mom, wd) in enumerate(config.settings())
+    ]  # fmt: skip
+    linear = Job(run="linear", config="linear", source="baseline",
+                 model="linear", lr=config.baseline_lr, seed=config.seed,
+                 check=True)  # fmt: skip
+    return [*jobs, linear]
+
+
+def _repeat_jobs(
+    config: SearchConfig, grid: list[Job], top: list[str]
+) -> list[Job]:
+    """The ``top`` configurations from every extra seed (SGD only), and on
+    the flip protocol from every seed (the course's checked)."""
+    by_id = {j.config: j for j in grid}
+    again = dataclasses.replace
+    seeds = [
+        again(by_id[name], run=f"{name}-s{seed}", stage="seeds", seed=seed,
+              check=False)
+        for name in top for seed in config.extra_seeds
+    ]  # fmt: skip
+    flips = [
+        again(by_id[name], run=f"{name}-flip-s{seed}", stage="flip",
+              protocol="flip", seed=seed, check=seed == config.seed)
+        for name in top for seed in config.seeds
+    ]  # fmt: skip
+    return seeds + (flips if config.flip else [])
+
+
+def _table(
+    jobs: list[Job],
+    pairs: list[PairResult],
+    splits: CatCarSplits | None = None,
+) -> pd.DataFrame:
+    """One row per run; with ``splits``, the majority-class baseline too."""
+    runs = pd.DataFrame(
+        [{**p.row(), **j.tags()} for j, p in zip(jobs, pairs, strict=True)]
     )
-    epochs = pd.concat([p.epochs for p in pairs], ignore_index=True)
-    selected = select(runs, config.seed)
-    runs["selected"] = runs["run"] == selected
-    best = next(p for p in pairs if p.run == selected)
+    if splits is None:
+        return runs
+    row = majority_row(splits.train.tensors[1], splits.val.tensors[1])
+    row.update(config=row["run"], stage="grid", protocol="plain")
+    return pd.concat([runs, pd.DataFrame([row])], ignore_index=True)
+
+
+def _test_once(
+    splits: CatCarSplits,
+    config: SearchConfig,
+    state_dict: dict[str, torch.Tensor],
+    device: torch.device,
+) -> dict:
+    """Task 10: the selected model on the test set, its one look at it."""
     n_in = splits.train.tensors[0][0].numel()
-    n_out = len(splits.classes)
-    model = MyMLP(n_in=n_in, hidden=config.hidden, n_out=n_out).to(device)
-    model.load_state_dict(best.state_dict)
-    # The one and only look at the test set.
+    model = MyMLP(n_in=n_in, hidden=config.hidden, n_out=len(splits.classes))
+    model.to(device).load_state_dict(state_dict)
     test_loader = dataloaders(splits, config.batch_size)["test"]
-    test = evaluate_test(model, test_loader, splits.classes)
-    course = [p for p, j in zip(pairs, jobs, strict=True)
-              if j.source == "course" and j.stage == "grid"]  # fmt: skip
-    log = logformat.course_log(
-        course,
-        device=device.type,
-        batch_size=config.batch_size,
-        n_epochs=config.n_epochs,
-        seed=config.seed,
-    )
+    return evaluate_test(model, test_loader, splits.classes)
+
+
+def _meta(
+    splits: CatCarSplits,
+    config: SearchConfig,
+    runs: pd.DataFrame,
+    selected: str,
+    device: torch.device,
+    workers: int,
+) -> dict:
+    """meta.json: what the tables and the report say about the search."""
+    trained = runs[runs["model"] != "majority class"]
     checked = runs[runs["checked"].astype(bool)]
-    meta = {
+    return {
         "selected": selected,
-        "key": key,
-        "config": dataclasses.asdict(config),
         "data_checksum": splits.checksum,
         "split_seed": splits.seed,
         "sizes": splits.sizes,
         "classes": splits.classes,
-        "n_in": n_in,
-        "n_out": n_out,
-        "runs": runs["run"].tolist(),
+        "n_in": splits.train.tensors[0][0].numel(),
+        "n_out": len(splits.classes),
         "byhand": byhand.__version__,
         "torch": torch.__version__,
         "device": device.type,
         "workers": workers,
-        "seconds_total": time.perf_counter() - t_start,
         "n_configs": len(config.settings()),
-        "n_runs": len(jobs),
+        "n_runs": len(trained),
         "n_checked": len(checked),
         "all_identical": bool(checked["identical"].astype(bool).all()),
     }
-    results.save(
-        folder,
-        runs=runs,
-        epochs=epochs,
-        test=test,
-        log=log,
-        state_dict=best.state_dict,
-        meta=meta,
-    )
-    return SearchResult(
-        config=config,
-        runs=runs,
-        epochs=epochs,
-        selected=selected,
-        test=test,
-        log=log,
-        folder=folder,
-        meta=meta,
-        loaded_from_cache=False,
-    )
-
-
-def _runs(jobs: list[Job], pairs: list[PairResult]) -> pd.DataFrame:
-    return pd.DataFrame(
-        [{**p.row(), **j.tags()} for j, p in zip(jobs, pairs, strict=True)]
-    )
-
-
-def _baseline(row: dict) -> dict:
-    return {**row, "config": row["run"], "stage": "grid", "protocol": "plain"}
