@@ -31,6 +31,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 from tqdm.auto import tqdm
 
+from byhand.data import with_flips, with_shifts
 from byhand.network import MyMLP, linear_baseline
 from byhand.search.pair import PairResult, train_pair
 
@@ -41,8 +42,8 @@ class Job:
 
     run: str  # unique id, e.g. "course-05" or "course-05-flip-s266"
     config: str  # the id of its configuration (its grid-stage run)
-    stage: str = "grid"  # "grid", "seeds" or "flip"
-    protocol: str = "plain"  # "plain" or "flip" (training images + mirrors)
+    stage: str = "grid"  # "grid", "seeds", "flip" or "shift"
+    protocol: str = "plain"  # "plain", "flip" or "shift" (`PROTOCOLS`)
     source: str  # "course", "grid", "probe" or "baseline"
     model: str = "MyMLP"  # or "linear"
     lr: float
@@ -51,9 +52,24 @@ class Job:
     seed: int
     check: bool  # train with the manual update too, and compare
 
+    @property
+    def cost(self) -> int:
+        """Epoch-equivalents of training: long jobs are started first."""
+        return COPIES[self.protocol] * (2 if self.check else 1)
+
     def tags(self) -> dict[str, Any]:
         return {"config": self.config, "stage": self.stage,
                 "protocol": self.protocol}  # fmt: skip
+
+
+# What each protocol trains on: the training split, as it is or
+# augmented in a fixed order (the copies of each image, one after another).
+PROTOCOLS: dict[str, Callable[[TensorDataset], TensorDataset]] = {
+    "plain": lambda ds: ds,
+    "flip": with_flips,
+    "shift": with_shifts,
+}
+COPIES = {"plain": 1, "flip": 2, "shift": 10}
 
 
 @dataclass(frozen=True)
@@ -61,7 +77,6 @@ class Setting:
     """What every job shares: the data and the training set-up."""
 
     train: TensorDataset
-    train_flip: TensorDataset | None
     val: TensorDataset
     hidden: tuple[int, ...]
     n_epochs: int
@@ -86,9 +101,7 @@ def run_job(
     job: Job, setting: Setting, device: torch.device | str = "cpu"
 ) -> PairResult:
     """Train one job (one thread on the CPU)."""
-    train_set = setting.train_flip if job.protocol == "flip" else setting.train
-    if train_set is None:
-        raise ValueError(f"{job.run}: no flipped training set was given")
+    train_set = _training_set(setting, job.protocol)
     loaders = {
         "train": DataLoader(train_set, setting.batch_size, shuffle=False),
         "val": DataLoader(setting.val, setting.batch_size, shuffle=False),
@@ -107,6 +120,22 @@ def run_job(
     finally:
         torch.set_num_threads(threads)
         torch.set_default_dtype(dtype)
+
+
+# The last protocol's training set, built once per process and setting.
+_AUGMENTED: dict[str, Any] = {}
+
+
+def _training_set(setting: Setting, protocol: str) -> TensorDataset:
+    same = _AUGMENTED.get("train") is setting.train
+    if not same or _AUGMENTED.get("protocol") != protocol:
+        _AUGMENTED.clear()  # one augmented copy in memory at a time
+        _AUGMENTED.update(
+            train=setting.train,
+            protocol=protocol,
+            set=PROTOCOLS[protocol](setting.train),
+        )
+    return _AUGMENTED["set"]
 
 
 # In a worker process: the setting every job shares.
@@ -183,7 +212,10 @@ class Runner:
                     out.append(run_job(job, self.setting, self.device))
                     bar.update(1)
                 return out
-            futures = [self._pool.submit(_work, job) for job in jobs]
+            # Longest first, so both workers finish at about the same time.
+            order = sorted(range(len(jobs)), key=lambda i: -jobs[i].cost)
+            submitted = {i: self._pool.submit(_work, jobs[i]) for i in order}
+            futures = [submitted[i] for i in range(len(jobs))]
             try:
                 for future in as_completed(futures):
                     future.result()  # a worker's error, at once

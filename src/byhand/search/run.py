@@ -9,9 +9,11 @@ Three stages, all on the validation split (the test set stays out):
 2. **seeds**: the ``n_top`` best configurations of stage 1, trained again
    from each of ``extra_seeds`` (torch.optim.SGD only), to measure how
    much validation accuracy moves with the initialization alone.
-3. **flip**: the same configurations and seeds on a second protocol, the
-   training split plus its mirror images (`byhand.data.with_flips`); its
-   course-seed run is trained both ways and compared too.
+3. **flip** and **shift**: the best configurations on two more
+   protocols, the training split plus its mirror images
+   (`byhand.data.with_flips`), and plus mirrors and one-pixel shifts
+   (`byhand.data.with_shifts`, with its own learning rates), from every
+   seed; each course-seed run is trained both ways and compared too.
 
 Selection is automatic (`byhand.search.selection`): the highest mean validation
 accuracy over the seeds.  The selected configuration's course-seed model
@@ -33,7 +35,7 @@ import pandas as pd
 import torch
 
 import byhand
-from byhand.data import CatCarSplits, dataloaders, with_flips
+from byhand.data import CatCarSplits, dataloaders
 from byhand.network import MyMLP
 from byhand.search import logformat, results
 from byhand.search.configs import TINY, SearchConfig
@@ -143,7 +145,6 @@ def _search(
 def _setting(splits: CatCarSplits, config: SearchConfig) -> Setting:
     return Setting(
         train=splits.train,
-        train_flip=with_flips(splits.train) if config.flip else None,
         val=splits.val,
         hidden=config.hidden,
         n_epochs=config.n_epochs,
@@ -155,10 +156,11 @@ def _setting(splits: CatCarSplits, config: SearchConfig) -> Setting:
 def _train(
     config: SearchConfig, runner: Runner
 ) -> tuple[list[Job], list[PairResult]]:
-    """Stage 1 (grid), then stages 2 and 3 (seeds, flip) on its best."""
+    """Stage 1 (grid), then the other stages on its best."""
     grid = _grid_jobs(config)
     pairs = runner.run(grid)
-    top = top_configs(_table(grid, pairs), config.n_top)
+    n = max(config.n_top, config.n_flip, config.n_shift)
+    top = top_configs(_table(grid, pairs), n)
     repeat = _repeat_jobs(config, grid, top)
     return grid + repeat, pairs + runner.run(repeat)
 
@@ -179,21 +181,43 @@ def _grid_jobs(config: SearchConfig) -> list[Job]:
 def _repeat_jobs(
     config: SearchConfig, grid: list[Job], top: list[str]
 ) -> list[Job]:
-    """The ``top`` configurations from every extra seed (SGD only), and on
-    the flip protocol from every seed (the course's checked)."""
+    """The best configurations again: from every extra seed (SGD only),
+    and on the flip and shift protocols from every seed (the course's
+    seed checked)."""
     by_id = {j.config: j for j in grid}
     again = dataclasses.replace
     seeds = [
         again(by_id[name], run=f"{name}-s{seed}", stage="seeds", seed=seed,
               check=False)
-        for name in top for seed in config.extra_seeds
+        for name in top[: config.n_top] for seed in config.extra_seeds
     ]  # fmt: skip
     flips = [
         again(by_id[name], run=f"{name}-flip-s{seed}", stage="flip",
               protocol="flip", seed=seed, check=seed == config.seed)
-        for name in top for seed in config.seeds
+        for name in top[: config.n_flip] for seed in config.seeds
     ]  # fmt: skip
-    return seeds + (flips if config.flip else [])
+    shifts = [
+        again(job, run=f"{job.config}-shift-s{seed}", seed=seed,
+              check=seed == config.seed)
+        for job in _shift_configs(config, [by_id[n] for n in top])
+        for seed in config.seeds
+    ]  # fmt: skip
+    return seeds + (flips if config.flip else []) + shifts
+
+
+def _shift_configs(config: SearchConfig, top: list[Job]) -> list[Job]:
+    """The shift protocol's configurations: the best grid ones at each
+    of ``shift_lr_scale`` times their learning rate (a new configuration
+    when the rate changes)."""
+    out = []
+    for job in top[: config.n_shift]:
+        for scale in config.shift_lr_scale:
+            lr = job.lr * scale
+            name = job.config if scale == 1 else f"{job.config}-lr{lr:g}"
+            out.append(dataclasses.replace(
+                job, config=name, lr=lr, stage="shift", protocol="shift"
+            ))  # fmt: skip
+    return out
 
 
 def _table(
