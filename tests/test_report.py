@@ -52,7 +52,7 @@ def test_the_module_table_says_what_each_module_holds():
 def test_the_report_shows_the_table_built_from_the_package():
     text = REPORT.read_text()
     cell = re.search(r"#\| label: tbl-modules\n(?:#\|.*\n)*(.*)\n", text)
-    assert cell and cell.group(1).strip() == "module_table()"
+    assert cell and cell.group(1).startswith("rows = module_table()")
     assert "@tbl-modules" in text
 
 
