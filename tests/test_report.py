@@ -7,6 +7,7 @@ from pathlib import Path
 
 import jupytext
 import nbformat
+import pytest
 from nbclient import NotebookClient
 
 from byhand.report.listing import module_table
@@ -15,8 +16,9 @@ from byhand.testing import write_synthetic_cifar10
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "src" / "byhand"
 REPORT = ROOT / "report.qmd"
-# `{python} expr`: an inline value, on one line.
-INLINE = re.compile(r"`\{python\}\s+([^`\n]+)`")
+# `{python} expr`: an inline value as Quarto 1.10 finds it (a space or a
+# tab after {python}), on one line (Quarto resolves them line by line).
+INLINE = re.compile(r"(?<!`)`\{python\}[ \t]([^`\n]+)`")
 
 
 def test_the_module_table_lists_every_module_of_the_package():
@@ -47,6 +49,29 @@ def test_the_module_table_says_what_each_module_holds():
     )
     # RST markup is dropped: the table is plain text
     assert not table["what it holds"].str.contains("`").any()
+
+
+def test_the_module_table_of_a_package_and_a_module_without_docstring(
+    tmp_path,
+):
+    pkg = tmp_path / "pkg"
+    (pkg / "sub").mkdir(parents=True)
+    (pkg / "__init__.py").write_text('"""The package."""')
+    (pkg / "_private.py").write_text('"""Private\nhelpers.\n\nMore."""')
+    (pkg / "zeta.py").write_text('"""Uses ``zeta``."""')
+    (pkg / "sub" / "__init__.py").write_text('"""A subpackage."""')
+    (pkg / "sub" / "alpha.py").write_text('"""Alpha."""')
+    (pkg / "sub" / "__main__.py").write_text("")
+    table = module_table(pkg)
+    assert table["what it holds"].to_dict() == {
+        "zeta": "Uses zeta.",
+        "_private": "Private helpers.",
+        "sub": "A subpackage.",
+        "sub.alpha": "Alpha.",
+    }
+    (pkg / "sub" / "beta.py").write_text("x = 1\n")
+    with pytest.raises(ValueError, match=r"beta\.py has no docstring"):
+        module_table(pkg)
 
 
 def test_the_report_shows_the_table_built_from_the_package():

@@ -18,11 +18,12 @@ def source(obj: Any) -> Any:
     return Markdown(f"```python\n{inspect.getsource(obj).rstrip()}\n```")
 
 
-def module_table() -> pd.DataFrame:
-    """Every module of ``byhand`` with the first paragraph of its
-    docstring: the top-level modules first, then each subpackage and its
-    modules.  Read from the source files, so it cannot go stale."""
-    root = Path(__file__).resolve().parents[1]
+def module_table(root: Path | None = None) -> pd.DataFrame:
+    """Every module of ``byhand`` (or the package at ``root``) with the
+    first paragraph of its docstring: the top-level modules first, then
+    each subpackage and its modules.  Read from the source files, so it
+    cannot go stale."""
+    root = root or Path(__file__).resolve().parents[1]
     rows = []
 
     def order(p: Path) -> tuple:
@@ -41,9 +42,9 @@ def module_table() -> pd.DataFrame:
         rows.append(
             {
                 "module": name.removesuffix("/__init__").replace("/", "."),
-                "what it holds": " ".join(doc.split("\n\n")[0].split())
-                .replace("``", "")
-                .replace("`", ""),
+                "what it holds": " ".join(
+                    doc.split("\n\n")[0].replace("`", "").split()
+                ),
             }
         )
     return pd.DataFrame(rows).set_index("module")
