@@ -1,11 +1,15 @@
-"""The report's comments on the results, measured rather than assumed.
+"""The numbers and verdicts the report's comments quote, measured.
 
-Each function reads a search's results and returns a sentence that says
-what this run shows, with its numbers; another run gives another
-sentence.  The report prints them in its answer to question (g).
+Each function reads a search's results and returns a small record of
+numbers and a verdict (a short token such as ``"overfits"``); the words
+around them are in ``report.qmd``, which picks its wording from the
+verdicts, so another run gives other words.
 """
 
 from __future__ import annotations
+
+import math
+from dataclasses import dataclass
 
 import pandas as pd
 import torch
@@ -18,220 +22,240 @@ from byhand.search.selection import seed_stats
 CHANCE = 0.55
 # A loss that moves by less than this share over the window is flat.
 FLAT = 0.02
+# Trainers whose times differ by less than this share run at one speed.
+SAME_SPEED = 0.05
+
+# (learning rate, momentum, weight decay) of a configuration.
+Setting = tuple[float, float, float]
 
 
-def _count(n: int, noun: str = "configuration") -> str:
-    return f"{n} {noun}" + ("" if n == 1 else "s")
+@dataclass(frozen=True)
+class Curve:
+    """One run's losses over its last epochs, and what they show."""
+
+    run: str
+    epochs: int
+    window: int  # the last epochs the trend is read over
+    train_from: float
+    train_to: float
+    val_from: float
+    val_to: float
+    best_epoch: int  # the epoch of the lowest validation loss
+    best_val_loss: float
+    trend: str  # "overfits", "flat", "falling" or "too short"
 
 
-def _pct(x: float) -> str:
-    return f"{100 * x:.1f} %"
-
-
-def _span(lo: float, hi: float) -> str:
-    return _pct(lo) if _pct(lo) == _pct(hi) else f"{_pct(lo)} to {_pct(hi)}"
-
-
-def _curve(ep: pd.DataFrame, column: str, k: int) -> tuple[float, float]:
-    values = ep[column].to_numpy()
-    return float(values[-k - 1]), float(values[-1])
-
-
-def learning_curve(result: SearchResult, run: str | None = None) -> str:
-    """How the training and validation losses end, for one run."""
+def learning_curve(result: SearchResult, run: str | None = None) -> Curve:
+    """How the training and validation losses end, for one run
+    (the selected one by default), read over the last third of epochs."""
     run = run or result.selected
     ep = result.epochs[result.epochs["run"] == run].sort_values("epoch")
     n = len(ep)
+    if n == 0:
+        raise ValueError(f"run {run!r} has no epochs in the results")
+    k = min(max(2, n // 3), n - 1) if n > 1 else 0
+    train, val = ep["train_loss"].to_numpy(), ep["val_loss"].to_numpy()
+    i_min = int(val.argmin())
+    v_min, va_a, va_b = float(val[i_min]), float(val[-k - 1]), float(val[-1])
     if n < 3:
-        return f"Run {run} trained for only {n} epoch(s): no trend to read."
-    k = max(2, n // 3)  # the last third of the epochs
-    k = min(k, n - 1)
-    tr_a, tr_b = _curve(ep, "train_loss", k)
-    va_a, va_b = _curve(ep, "val_loss", k)
-    i_min = int(ep["val_loss"].to_numpy().argmin())
-    e_min = int(ep["epoch"].iloc[i_min])
-    v_min = float(ep["val_loss"].iloc[i_min])
-    train = f"the training loss goes from {tr_a:.3f} to {tr_b:.3f}"
-    if va_b > v_min * (1 + FLAT) and e_min < n:
-        return (
-            f"Over the last {k} epochs {train}, while the validation loss "
-            f"is lowest at epoch {e_min} ({v_min:.3f}) and ends "
-            f"{_pct(va_b / v_min - 1)} higher ({va_b:.3f}): the model "
-            "starts to overfit, and fewer epochs would do as well."
-        )
-    if abs(va_b - va_a) <= FLAT * va_a:
-        return (
-            f"Over the last {k} epochs {train}, while the validation loss "
-            f"stays flat ({va_a:.3f} to {va_b:.3f}): further training fits "
-            "the training images without helping unseen ones."
-        )
-    return (
-        f"Over the last {k} epochs {train} and the validation loss from "
-        f"{va_a:.3f} to {va_b:.3f}: both still fall, so more epochs could "
-        "still help."
+        trend = "too short"
+    elif va_b > v_min * (1 + FLAT) and i_min < n - 1:
+        trend = "overfits"
+    elif abs(va_b - va_a) <= FLAT * va_a:
+        trend = "flat"
+    else:
+        trend = "falling"
+    return Curve(
+        run=run,
+        epochs=n,
+        window=k,
+        train_from=float(train[-k - 1]),
+        train_to=float(train[-1]),
+        val_from=va_a,
+        val_to=va_b,
+        best_epoch=int(ep["epoch"].iloc[i_min]),
+        best_val_loss=v_min,
+        trend=trend,
     )
 
 
-def failures(result: SearchResult) -> str | None:
-    """Runs that diverged or stalled at chance level, with dead units."""
+@dataclass(frozen=True)
+class Failures:
+    """Grid runs that diverged or stalled at chance level."""
+
+    n_grid: int  # MyMLP configurations in the grid
+    diverged: list[Setting]
+    stalled: list[Setting]  # trained, validation accuracy <= CHANCE
+    stalled_dead: tuple[float, float]  # least and most dead ReLU share
+    selected_dead: float  # the dead ReLU share of the selected model
+
+
+def _settings(rows: pd.DataFrame) -> list[Setting]:
+    return [
+        (float(r.lr), float(r.momentum), float(r.weight_decay))
+        for r in rows.itertuples()
+    ]
+
+
+def failures(result: SearchResult) -> Failures:
+    """The grid's failures, with the share of dead hidden ReLU units
+    (zero for every validation image) of those that stalled."""
     runs = result.grid_runs()
     runs = runs[runs["model"] == "MyMLP"]
-    diverged = runs[runs["diverged"].astype(bool)]
-    stalled = runs[
-        ~runs["diverged"].astype(bool) & (runs["val_acc"] <= CHANCE)
-    ]
-    if diverged.empty and stalled.empty:
-        return None
+    diverged = runs["diverged"].astype(bool)
+    stalled = runs[~diverged & (runs["val_acc"] <= CHANCE)]
+    dead = stalled["dead_relu"]
+    return Failures(
+        n_grid=len(runs),
+        diverged=_settings(runs[diverged]),
+        stalled=_settings(stalled),
+        stalled_dead=(float(dead.min()), float(dead.max())),  # NaN: none
+        selected_dead=float(result.selected_row()["dead_relu"]),
+    )
 
-    def names(rows: pd.DataFrame) -> str:
-        return "; ".join(
-            f"lr {r.lr:g}, momentum {r.momentum:g}, weight decay "
-            f"{r.weight_decay:g}"
-            for r in rows.itertuples()
-        )
 
-    parts = []
-    if len(diverged):
-        parts.append(
-            f"{_count(len(diverged))} diverged (loss not finite or "
-            f"exploding) and stopped: {names(diverged)}."
-        )
-    if len(stalled):
-        dead = stalled["dead_relu"]
-        best = result.selected_row()
-        parts.append(
-            f"{_count(len(stalled))} trained but ended at chance "
-            f"level (validation accuracy at most {_pct(CHANCE)}): "
-            f"{names(stalled)}. Measured on the validation images, "
-            f"{_span(dead.min(), dead.max())} of their hidden ReLU "
-            "units output zero for every image (dead units pass no "
-            "gradient, so they never recover), against "
-            f"{_pct(best.dead_relu)} in the selected model."
-        )
-    return " ".join(parts)
+@dataclass(frozen=True)
+class Warmth:
+    """One true class's test images, split by the model's verdict."""
+
+    n_wrong: int
+    n_right: int
+    wrong: float  # mean red minus mean blue on [0, 1]; NaN when none
+    right: float
+    verdict: str  # the wrong ones are "warmer", "colder" or the "same"
 
 
 def _warmth(images: torch.Tensor) -> float:
     """Mean red minus mean blue on [0, 1]: > 0 warm, < 0 cold."""
+    if len(images) == 0:
+        return math.nan
     x = images.to(torch.float64) / 255
     return float((x[:, 0] - x[:, 2]).mean())
 
 
 def mistake_colours(
     result: SearchResult, test_images: torch.Tensor, test_labels: torch.Tensor
-) -> str | None:
-    """Are the misclassified images warmer or colder than the others?
-
-    Compares, per true class, the mean warmth (red minus blue) of the test
-    images the model got wrong with those it got right.
-    """
-    classes = result.meta["classes"]
+) -> dict[str, Warmth]:
+    """Are the misclassified test images warmer or colder than the
+    recognised ones of the same class?  One record per class name."""
     wrong = torch.zeros(len(test_labels), dtype=torch.bool)
     for m in result.test["misclassified"]:
         wrong[m["index"]] = True
-    parts = []
-    for c, name in enumerate(classes):
-        is_c = test_labels == c
-        bad, good = is_c & wrong, is_c & ~wrong
-        if not bad.any() or not good.any():
-            continue
+    found = {}
+    for c, name in enumerate(result.meta["classes"]):
+        bad, good = (test_labels == c) & wrong, (test_labels == c) & ~wrong
         w_bad, w_good = _warmth(test_images[bad]), _warmth(test_images[good])
-        other = classes[1 - c] if len(classes) == 2 else "another class"
-        word = "warmer" if w_bad > w_good else "colder"
-        n_bad = int(bad.sum())
-        verb = "is" if n_bad == 1 else "are"
-        parts.append(
-            f"{_count(n_bad, name)} taken for {other}s {verb} {word} than "
-            f"the {int(good.sum())} recognised ({w_bad:+.3f} against "
-            f"{w_good:+.3f})"
+        found[name] = Warmth(
+            n_wrong=int(bad.sum()),
+            n_right=int(good.sum()),
+            wrong=w_bad,
+            right=w_good,
+            verdict="warmer"
+            if w_bad > w_good
+            else "colder"
+            if w_bad < w_good
+            else "same",  # equal, or a group is empty (NaN)
         )
-    if not parts:
-        return None
-    return (
-        "Measured as mean red minus mean blue on the test images: "
-        + "; ".join(parts)
-        + "."
-    )
+    return found
 
 
-def speed(result: SearchResult) -> str:
-    """Seconds per epoch of each trainer, training alone, and the ratio."""
-    # Like for like: the runs trained both ways, on the same data.
+@dataclass(frozen=True)
+class Speed:
+    """Median seconds per epoch of training alone, for each trainer."""
+
+    sgd: float
+    manual: float
+    ratio: float  # manual / sgd
+    n_runs: int
+    verdict: str  # the manual update is "as fast", "slower" or "faster"
+
+
+def speed(result: SearchResult) -> Speed:
+    """Like for like: the grid's MyMLP runs, trained both ways."""
     runs = result.grid_runs()
     runs = runs[(runs["model"] == "MyMLP") & (runs["epochs_run"] > 0)]
-    per_epoch_sgd = (runs["seconds_sgd"] / runs["epochs_run"]).median()
-    per_epoch_man = (runs["seconds_manual"] / runs["epochs_run"]).median()
-    ratio = per_epoch_man / per_epoch_sgd
-    if abs(ratio - 1) < 0.05:
-        verdict = "the same speed within 5 %"
-    elif ratio > 1:
-        verdict = f"the manual update {_pct(ratio - 1)} slower"
+    sgd = float((runs["seconds_sgd"] / runs["epochs_run"]).median())
+    manual = float((runs["seconds_manual"] / runs["epochs_run"]).median())
+    ratio = manual / sgd
+    if abs(ratio - 1) < SAME_SPEED:
+        verdict = "as fast"
     else:
-        verdict = f"the manual update {_pct(1 - ratio)} faster"
-    return (
-        f"Training alone (validation and the comparison excluded), one "
-        f"epoch takes a median {per_epoch_sgd:.3f} s with torch.optim.SGD "
-        f"and {per_epoch_man:.3f} s with the manual update on "
-        f"{result.meta['device']}: {verdict} (ratio {ratio:.2f}, over "
-        f"{len(runs)} configurations)."
+        verdict = "slower" if ratio > 1 else "faster"
+    return Speed(
+        sgd=sgd, manual=manual, ratio=ratio, n_runs=len(runs), verdict=verdict
     )
 
 
-def seed_noise(result: SearchResult) -> str:
-    """How far seeds move validation accuracy, against the gaps."""
+@dataclass(frozen=True)
+class SeedNoise:
+    """How far the seeds move validation accuracy, against the gaps."""
+
+    n_seeds: int  # seeds of the best configuration
+    median_sd: float  # of validation accuracy over the seeds
+    max_range: float  # the widest max - min over the seeds
+    best: tuple[str, str]  # (configuration, protocol) of the best mean
+    best_mean: float
+    gap: float  # best mean minus the runner-up's; NaN without one
+    clear: bool  # the gap is larger than the median standard deviation
+    flip_gain: float  # mean (flip - plain) over configs; NaN: no flips
+
+
+def seed_noise(result: SearchResult) -> SeedNoise:
+    """The spread over seeds of the configurations trained with several,
+    the lead of the best mean, and what the flip protocol changes."""
     stats = seed_stats(result.runs)
     stats = stats[(stats["n"] > 1) & ~stats["diverged"]]
     if stats.empty:
-        return "No configuration was trained with several seeds."
+        raise ValueError(
+            "no configuration was trained with several seeds: the search "
+            "profile needs extra_seeds for the seed comparison"
+        )
     ranked = stats.sort_values("mean", ascending=False)
-    best = ranked.iloc[0]
-    sd = stats["sd"].median()
-    text = (
-        f"Over {int(best['n'])} seeds, the validation accuracy of one "
-        f"configuration varies with a median standard deviation of "
-        f"{100 * sd:.2f} points (ranges up to "
-        f"{100 * (stats['max'] - stats['min']).max():.1f} points)."
+    sd = float(stats["sd"].median())
+    gap = (
+        float(ranked["mean"].iloc[0] - ranked["mean"].iloc[1])
+        if len(ranked) > 1
+        else math.nan
     )
-    if len(ranked) > 1:
-        gap = best["mean"] - ranked.iloc[1]["mean"]
-        verdict = (
-            "smaller than one standard deviation: the winner is not "
-            "clearly better than the runner-up"
-            if gap <= sd
-            else "larger than one standard deviation of the seeds"
-        )
-        text += (
-            f" The best mean ({ranked.index[0][0]}, "
-            f"{ranked.index[0][1]}: {best['mean']:.3f}) leads the "
-            f"runner-up by {100 * gap:.2f} points, {verdict}."
-        )
-    plain = stats.xs("plain", level="protocol")["mean"]
-    if "flip" in stats.index.get_level_values("protocol"):
-        flip = stats.xs("flip", level="protocol")["mean"]
-        common = plain.index.intersection(flip.index)
-        if len(common):
-            diff = (flip[common] - plain[common]).mean()
-            text += (
-                f" The flip protocol changes the mean validation accuracy "
-                f"of the same configurations by {100 * diff:+.2f} points "
-                "on average."
-            )
-    return text
+    means = stats["mean"].unstack("protocol")
+    flip_gain = math.nan
+    if {"plain", "flip"} <= set(means.columns):
+        both = means[["plain", "flip"]].dropna()
+        if len(both):
+            flip_gain = float((both["flip"] - both["plain"]).mean())
+    return SeedNoise(
+        n_seeds=int(ranked["n"].iloc[0]),
+        median_sd=sd,
+        max_range=float((stats["max"] - stats["min"]).max()),
+        best=ranked.index[0],
+        best_mean=float(ranked["mean"].iloc[0]),
+        gap=gap,
+        clear=bool(gap > sd),
+        flip_gain=flip_gain,
+    )
 
 
-def protocol_choice(result: SearchResult) -> str:
-    """Which protocol the selected model comes from, and why it may."""
-    best = result.selected_row()
-    why = (
-        "a preprocessing choice the assignment leaves open: MyMLP learns "
-        "from mirrored copies of the training images, the network is the "
-        "same, and no validation or test image is flipped"
-    )
-    if best["protocol"] == "flip":
-        return f"The selected model comes from the flip protocol, {why}."
-    return (
-        "The selected model comes from the plain protocol: the mirror "
-        "images did not give a higher mean validation accuracy "
-        "(@tbl-seeds). Had they, choosing them would have been legitimate, "
-        f"{why}."
+@dataclass(frozen=True)
+class Momentum:
+    """The course's runs at lr 0.01 without and with momentum 0.9."""
+
+    loss_without: float  # final training loss, momentum 0
+    loss_with: float  # final training loss, momentum 0.9
+    epochs: int
+    lowered: bool  # momentum gave the lower final training loss
+
+
+def momentum_effect(result: SearchResult) -> Momentum | None:
+    """Tasks 5 and 7 side by side; None when the search skipped one."""
+    runs = result.grid_runs()
+    course = runs[(runs["model"] == "MyMLP") & (runs["source"] == "course")]
+    course = course.set_index(["momentum", "weight_decay"])
+    if (0.0, 0.0) not in course.index or (0.9, 0.0) not in course.index:
+        return None
+    plain, mom = course.loc[(0.0, 0.0)], course.loc[(0.9, 0.0)]
+    return Momentum(
+        loss_without=float(plain["final_train_loss"]),
+        loss_with=float(mom["final_train_loss"]),
+        epochs=int(plain["epochs_run"]),
+        lowered=bool(mom["final_train_loss"] < plain["final_train_loss"]),
     )

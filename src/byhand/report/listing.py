@@ -1,9 +1,14 @@
-"""Show the library's real source in a chapter (never a second copy)."""
+"""Show the library's real source in a chapter (never a second copy),
+and its modules as the report's table."""
 
 from __future__ import annotations
 
+import ast
 import inspect
+from pathlib import Path
 from typing import Any
+
+import pandas as pd
 
 
 def source(obj: Any) -> Any:
@@ -11,3 +16,35 @@ def source(obj: Any) -> Any:
     from IPython.display import Markdown
 
     return Markdown(f"```python\n{inspect.getsource(obj).rstrip()}\n```")
+
+
+def module_table(root: Path | None = None) -> pd.DataFrame:
+    """Every module of ``byhand`` (or the package at ``root``) with the
+    first paragraph of its docstring: the top-level modules first, then
+    each subpackage and its modules.  Read from the source files, so it
+    cannot go stale."""
+    root = root or Path(__file__).resolve().parents[1]
+    rows = []
+
+    def order(p: Path) -> tuple:
+        # top level first; a package's __init__ before its modules;
+        # private modules after public ones
+        init = p.stem == "__init__"
+        return (p.parent != root, p.parent.name, not init, p.stem[0] == "_")
+
+    for path in sorted(root.rglob("*.py"), key=lambda p: (order(p), p.stem)):
+        name = path.relative_to(root).with_suffix("").as_posix()
+        if name == "__init__" or path.stem == "__main__":
+            continue
+        doc = ast.get_docstring(ast.parse(path.read_text()))
+        if not doc:
+            raise ValueError(f"{path} has no docstring: write one")
+        rows.append(
+            {
+                "module": name.removesuffix("/__init__").replace("/", "."),
+                "what it holds": " ".join(
+                    doc.split("\n\n")[0].replace("`", "").split()
+                ),
+            }
+        )
+    return pd.DataFrame(rows).set_index("module")
