@@ -208,13 +208,17 @@ def test_seed_noise_measures_spread_gap_and_flips():
     assert noise.max_range == pytest.approx(0.02)
     assert noise.gap == pytest.approx(0.03)  # 0.94 against 0.91
     assert noise.clear
-    assert noise.flip_gain == pytest.approx(0.03)  # x: flip minus plain
-    # two configurations on both protocols: the mean of their changes
-    y_flip = runs[runs["config"] == "y"].assign(
-        run=["g", "h"], protocol="flip", val_acc=[0.90, 0.90]
+    # the best mean of each protocol (x and y tie on plain at 0.91)
+    assert noise.by_protocol == pytest.approx({"plain": 0.91, "flip": 0.94})
+    # a third protocol, and a configuration only on it
+    z_shift = runs[runs["config"] == "y"].assign(
+        run=["g", "h"], config="z", protocol="shift", val_acc=[0.96, 0.98]
     )
-    both = findings.seed_noise(result(runs=pd.concat([runs, y_flip])))
-    assert both.flip_gain == pytest.approx((0.03 - 0.01) / 2)
+    three = findings.seed_noise(result(runs=pd.concat([runs, z_shift])))
+    assert three.by_protocol == pytest.approx(
+        {"plain": 0.91, "flip": 0.94, "shift": 0.97}
+    )
+    assert three.best == ("z", "shift")
 
 
 def test_seed_noise_a_lead_within_the_noise_is_not_clear():
@@ -222,7 +226,7 @@ def test_seed_noise_a_lead_within_the_noise_is_not_clear():
         result(runs=seeds([0.90, 0.90, 0.80, 0.80, 0.90, 0.90]))
     )
     assert noise.gap == 0 and noise.median_sd == 0 and not noise.clear
-    assert noise.flip_gain == 0
+    assert noise.by_protocol["flip"] == noise.by_protocol["plain"]
     noise = findings.seed_noise(
         result(runs=seeds([0.90, 0.92, 0.90, 0.92, 0.80, 0.80]))
     )
@@ -239,7 +243,7 @@ def test_seed_noise_leaves_out_diverged_and_single_seed_configs():
     noise = findings.seed_noise(result(runs=pd.concat([runs, single])))
     assert noise.best == ("x", "flip")
     assert noise.gap == pytest.approx(0.03)  # against y plain
-    assert math.isnan(noise.flip_gain)  # x plain is out: nothing to pair
+    assert noise.by_protocol == pytest.approx({"plain": 0.91, "flip": 0.94})
     with pytest.raises(ValueError, match="several seeds"):
         findings.seed_noise(result(runs=single))
 

@@ -298,7 +298,7 @@ def seed_spread(result: SearchResult) -> Figure:
     best = result.selected_row()
     fig, ax = plt.subplots(figsize=(7.5, 0.5 * len(stats) + 2.2))
     labels = []
-    colours = {"plain": "tab:blue", "flip": "tab:orange"}
+    colours = {"plain": "tab:blue", "flip": "tab:orange", "shift": "tab:green"}
     for y, ((config, protocol), s) in enumerate(stats.iterrows()):
         runs = mlp[(mlp["config"] == config) & (mlp["protocol"] == protocol)]
         c = colours.get(protocol, "black")

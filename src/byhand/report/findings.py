@@ -197,12 +197,12 @@ class SeedNoise:
     best_mean: float
     gap: float  # best mean minus the runner-up's; NaN without one
     clear: bool  # the gap is larger than the median standard deviation
-    flip_gain: float  # mean (flip - plain) over configs; NaN: no flips
+    by_protocol: dict[str, float]  # the best mean of each protocol
 
 
 def seed_noise(result: SearchResult) -> SeedNoise:
     """The spread over seeds of the configurations trained with several,
-    the lead of the best mean, and what the flip protocol changes."""
+    the lead of the best mean, and the best mean of each protocol."""
     stats = seed_stats(result.runs)
     stats = stats[(stats["n"] > 1) & ~stats["diverged"]]
     if stats.empty:
@@ -217,12 +217,7 @@ def seed_noise(result: SearchResult) -> SeedNoise:
         if len(ranked) > 1
         else math.nan
     )
-    means = stats["mean"].unstack("protocol")
-    flip_gain = math.nan
-    if {"plain", "flip"} <= set(means.columns):
-        both = means[["plain", "flip"]].dropna()
-        if len(both):
-            flip_gain = float((both["flip"] - both["plain"]).mean())
+    by_protocol = ranked.groupby(level="protocol", sort=False)["mean"].max()
     return SeedNoise(
         n_seeds=int(ranked["n"].iloc[0]),
         median_sd=sd,
@@ -231,7 +226,7 @@ def seed_noise(result: SearchResult) -> SeedNoise:
         best_mean=float(ranked["mean"].iloc[0]),
         gap=gap,
         clear=bool(gap > sd),
-        flip_gain=flip_gain,
+        by_protocol={k: float(v) for k, v in by_protocol.items()},
     )
 
 

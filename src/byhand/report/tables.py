@@ -150,44 +150,34 @@ def confusion_table(result: SearchResult) -> pd.DataFrame:
 
 
 def seed_table(result: SearchResult) -> pd.DataFrame:
-    """Validation accuracy over seeds, both protocols side by side.
+    """Validation accuracy over seeds, one row per configuration and
+    protocol trained from several seeds.
 
-    One row per configuration that went on to the seeds: mean ± standard
-    deviation over the seeds for the plain and the flip protocol, and the
-    range (min-max).  The selected one is marked.
+    Mean ± standard deviation over the seeds and the range (min-max);
+    the selected one is marked with *.
     """
     stats = seed_stats(result.runs)
     stats = stats[stats["n"] > 1]
     best = result.selected_row()
     rows = []
-    for config in dict.fromkeys(stats.index.get_level_values(0)):
-        row = result.runs[result.runs["config"] == config].iloc[0]
-        entry = {
+    for (config, protocol), s in stats.iterrows():
+        runs = result.runs
+        row = runs[(runs["config"] == config)
+                   & (runs["protocol"] == protocol)].iloc[0]  # fmt: skip
+        chosen = (config, protocol) == (best["config"], best["protocol"])
+        spread = f"{s['mean']:.3f} ± {s['sd']:.3f}{' *' if chosen else ''}"
+        rows.append({
             "config": config,
+            "protocol": protocol,
             "lr": f"{row.lr:g}",
             "mom.": f"{row.momentum:g}",
             "wd": f"{row.weight_decay:g}",
-        }
-        for protocol in ("plain", "flip"):
-            if (config, protocol) not in stats.index:
-                entry[f"{protocol}: mean ± sd"] = "–"
-                entry[f"{protocol}: range"] = "–"
-                continue
-            s = stats.loc[(config, protocol)]
-            if s["diverged"]:
-                entry[f"{protocol}: mean ± sd"] = "diverged"
-                entry[f"{protocol}: range"] = "–"
-                continue
-            mark = (
-                " *"
-                if (config, protocol) == (best["config"], best["protocol"])
-                else ""
-            )
-            entry[f"{protocol}: mean ± sd"] = (
-                f"{s['mean']:.3f} ± {s['sd']:.3f}{mark}"
-            )
-            entry[f"{protocol}: range"] = f"{s['min']:.3f}–{s['max']:.3f}"
-        rows.append(entry)
+            "seeds": int(s["n"]),
+            "mean ± sd": "diverged" if s["diverged"] else spread,
+            "range": (
+                "–" if s["diverged"] else f"{s['min']:.3f}–{s['max']:.3f}"
+            ),
+        })  # fmt: skip
     return label_rows(pd.DataFrame(rows), "config")
 
 
