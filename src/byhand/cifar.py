@@ -183,6 +183,12 @@ def locate(
     """
     root = resolve_root(root)
     folder = root / FOLDER
+    for path in (root, folder):
+        if path.exists() and not path.is_dir():
+            raise DataError(
+                f"{path} is a file, not a folder; point CIFAR10_ROOT (or "
+                f"root=) at the folder that holds {FOLDER}/"
+            )
     if root.name == FOLDER or (root / TRAIN_FILES[0]).is_file():
         raise DataError(
             f"{root} is the {FOLDER} folder itself; point CIFAR10_ROOT (or "
