@@ -92,16 +92,9 @@ def _cat_car_resized(
     """
     checksum = _checksum(md5)
     path = cache / f"catcar-v{CACHE_VERSION}-{checksum}-{size}px.pt"
-    if path.exists():
-        try:
-            small = torch.load(path, weights_only=True)
-            _check_cache(small, checksum, size)
-            return small
-        except Exception as err:
-            warnings.warn(
-                f"cache file {path} is corrupt ({err}); rebuilding it",
-                stacklevel=3,
-            )
+    small = _load_cache(path, checksum, size)
+    if small is not None:
+        return small
     raw = _read(root, md5, official)  # checksums already computed
     # Resize every image (task 1's order), then keep our two classes.
     train_all = resize(raw.train_images, size)
@@ -112,9 +105,6 @@ def _cat_car_resized(
     # CIFAR-10 id -> our label: automobile (1) -> 0, cat (3) -> 1.
     lut = torch.full((10,), -1, dtype=torch.int64)
     lut[ids] = torch.arange(len(CIFAR_IDS))
-    _check_source_classes(
-        root, lut[raw.train_labels[pos_train]], lut[raw.test_labels[pos_test]]
-    )  # before the cache: a cached copy always holds both classes
     small = {
         "x_train": train_all[pos_train].contiguous(),
         "y_train": lut[raw.train_labels[pos_train]],
@@ -124,6 +114,7 @@ def _cat_car_resized(
         "pos_test": pos_test,
         "checksum": checksum,
     }
+    _check_source_classes(root, small)  # a cache always holds both
     try:
         atomic_write(path, lambda tmp: torch.save(small, tmp))
     except OSError as err:
@@ -136,13 +127,31 @@ def _cat_car_resized(
     return small
 
 
-def _check_source_classes(
-    root: Path, y_train: torch.Tensor, y_test: torch.Tensor
-) -> None:
+def _load_cache(path: Path, checksum: str, size: int) -> dict | None:
+    """The cached images, or None (with a warning if the file is bad)."""
+    if not path.exists():
+        return None
+    try:
+        small = torch.load(path, weights_only=True)
+        _check_cache(small, checksum, size)
+        return small
+    except Exception as err:
+        warnings.warn(
+            f"cache file {path} is corrupt ({err}); rebuilding it",
+            stacklevel=4,
+        )
+    return None
+
+
+def _check_source_classes(root: Path, small: dict) -> None:
     """Raise `DataError` unless both official sets hold both classes."""
     for part, y, files in (
-        ("training and validation splits have", y_train, "data_batch_1-5"),
-        ("test split has", y_test, TEST_FILES[0]),
+        (
+            "training and validation splits have",
+            small["y_train"],
+            "data_batch_1-5",
+        ),
+        ("test split has", small["y_test"], TEST_FILES[0]),
     ):
         for label, name in enumerate(CLASSES):
             if not (y == label).any():

@@ -52,7 +52,7 @@ def _open_through(path: Path) -> int:
 
 
 def check_file(path: Path, flag: str) -> None:
-    """Raise `OutputPathError` unless ``path`` can take a file written there."""
+    """Raise `OutputPathError` unless ``path`` can take a written file."""
     path = Path(path)
     try:
         kind = _kind(path.stat().st_mode) if path.exists() else None
