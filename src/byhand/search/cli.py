@@ -12,6 +12,7 @@ traceback).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import signal
@@ -129,7 +130,8 @@ def _results_flag(args: argparse.Namespace) -> tuple[Path, str]:
 
 
 def _check_paths(args: argparse.Namespace) -> None:
-    """What can be checked before the data is read."""
+    """What can be checked before the data is read (the log and the
+    results folder are checked once the data gives the search's key)."""
     if os.environ.get("BYHAND_CACHE"):
         # Read-only is fine (the resize cache is skipped with a warning).
         check_folder(cache_dir(), "BYHAND_CACHE", write=False)
@@ -148,7 +150,6 @@ def _check_paths(args: argparse.Namespace) -> None:
             f"--log {args.log} lies in the CIFAR-10 folder {data}; name a "
             "file elsewhere"
         )
-    check_file(args.log, "--log")
 
 
 def _check_results(folder: Path, flag: str, force: bool) -> None:
@@ -169,6 +170,12 @@ def _log_path(
     if config == PROFILES["default"] and _is_full_data(splits.sizes):
         return project_root() / "gradient_descent_output.txt"
     return None
+
+
+def _close(fd: int | None) -> None:
+    if fd is not None:
+        with contextlib.suppress(OSError):
+            os.close(fd)
 
 
 def _print_summary(result, where: Path | None, seconds: float) -> None:
@@ -200,18 +207,23 @@ def _run(args: argparse.Namespace) -> int:
     key = results.cache_key(config, f"{splits.checksum}:{splits.seed}")
     _check_results(root / f"search-{key}", flag, args.force)
     log = _log_path(args, config, splits)
+    through = None
     if log is not None:
-        check_file(log, "--log" if args.log else "the project's log")
-    result = run_search(
-        splits,
-        config,
-        results_dir=root,
-        force=args.force,
-        progress=False if args.no_progress else None,
-        workers=workers,
-    )
-    if log is not None:
-        write_log(log, result.log)
+        through = check_file(log, "--log" if args.log else "the log")
+    try:
+        result = run_search(
+            splits,
+            config,
+            results_dir=root,
+            force=args.force,
+            progress=False if args.no_progress else None,
+            workers=workers,
+        )
+        if log is not None:
+            write_log(log, result.log, through)
+            through = None  # closed by write_log
+    finally:
+        _close(through)
     try:
         _print_summary(result, log, time.perf_counter() - t0)
     except BrokenPipeError:  # `... | head`: the reader has enough

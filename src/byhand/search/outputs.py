@@ -51,8 +51,13 @@ def _open_through(path: Path) -> int:
     return fd
 
 
-def check_file(path: Path, flag: str) -> None:
-    """Raise `OutputPathError` unless ``path`` can take a written file."""
+def check_file(path: Path, flag: str) -> int | None:
+    """Raise `OutputPathError` unless ``path`` can take a written file.
+
+    A device or FIFO is opened now and its descriptor returned, for
+    `write_file` to write through at the end (closing it earlier would
+    end a FIFO's reader).
+    """
     path = Path(path)
     try:
         kind = _kind(path.stat().st_mode) if path.exists() else None
@@ -62,8 +67,7 @@ def check_file(path: Path, flag: str) -> None:
                 f"{path / 'gradient_descent_output.txt'}"
             )
         if kind in ("device", "FIFO"):
-            os.close(_open_through(path))  # written through, not replaced
-            return
+            return _open_through(path)  # written through, not replaced
         if kind is not None:
             raise OutputPathError(
                 f"{flag} {path} is a {kind}, not a regular file; name a file"
@@ -75,6 +79,7 @@ def check_file(path: Path, flag: str) -> None:
         raise OutputPathError(
             f"{flag} {path} cannot be written ({why}); choose another path"
         ) from err
+    return None
 
 
 def check_folder(folder: Path, flag: str, *, write: bool = True) -> None:
@@ -112,12 +117,12 @@ def check_folder(folder: Path, flag: str, *, write: bool = True) -> None:
         )
 
 
-def write_file(path: Path, text: str) -> None:
-    """Write ``text`` whole: through a device or FIFO, else by a rename
-    (onto a symlink's target, so the link stays)."""
-    path = Path(path)
-    if path.exists() and _kind(path.stat().st_mode) in ("device", "FIFO"):
-        with os.fdopen(_open_through(path), "w", encoding="utf-8") as f:
+def write_file(path: Path, text: str, through: int | None = None) -> None:
+    """Write ``text`` whole: to ``through`` (the descriptor `check_file`
+    opened on a device or FIFO, closed here), else by a rename onto
+    ``path`` (onto a symlink's target, so the link stays)."""
+    if through is not None:
+        with os.fdopen(through, "w", encoding="utf-8") as f:
             f.write(text)
         return
     atomic_write_text(Path(os.path.realpath(path)), text)
