@@ -5,7 +5,7 @@ evaluate it once on the test set.
 ``pair`` trains one configuration with SGD and by hand and compares them
 bit for bit, ``run`` is the search itself, ``selection`` the rule of
 task 9, ``evaluation`` task 10's metrics, ``results`` the saved folder,
-``logformat`` the course's log, ``cli`` the command line
+``logformat`` the course's log, ``outputs`` the command's output paths, ``cli`` the command line
 (``python -m byhand.search``).
 """
 
