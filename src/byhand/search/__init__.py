@@ -5,8 +5,8 @@ evaluate it once on the test set.
 ``pair`` trains one configuration with SGD and by hand and compares them
 bit for bit, ``run`` is the search itself, ``selection`` the rule of
 task 9, ``evaluation`` task 10's metrics, ``results`` the saved folder,
-``logformat`` the course's log, ``outputs`` the command's output paths, ``cli`` the command line
-(``python -m byhand.search``).
+``logformat`` the course's log, ``cli`` the command line
+(``python -m byhand.search``) and ``outputs`` its output paths.
 """
 
 from byhand.search.configs import (
