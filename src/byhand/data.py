@@ -3,6 +3,9 @@
 The resized images of both classes are cached on disk, keyed by the
 checksums of the source files.  Labels: 0 = car (CIFAR-10's
 ``automobile``, class 1) and 1 = cat (class 3), in CIFAR-10's own order.
+Long because the checks that keep data unable to answer the question
+(a class missing from a split, constant images, NaN) out of training
+live here, where the splits are built.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import html
 import os
 import re
@@ -240,23 +241,6 @@ def pdf_problems(pdf: Path) -> tuple[list[str], str | None]:
         return [f"report.pdf cannot be read as a PDF ({err})"], None
 
 
-def pdf_pages(pdf: Path) -> int | None:
-    """The number of pages of a readable PDF, else None."""
-    from pypdf import PdfReader
-
-    try:
-        return len(PdfReader(pdf).pages) if pdf.is_file() else None
-    except Exception:  # reported by pdf_problems
-        return None
-
-
-def _home() -> str:
-    try:
-        return str(Path.home())
-    except RuntimeError:  # HOME unset and no passwd entry
-        return ""
-
-
 def check(output: Path, project: Path) -> list[str]:
     """Every problem of a rendered output folder (empty: all good)."""
     if not output.is_dir():
@@ -280,7 +264,8 @@ def check(output: Path, project: Path) -> list[str]:
     problems += broken
     if text is not None:
         problems += check_report(text, report_qmd, report_html)
-    machine = [str(project.resolve()), _home()]
+    # expanduser, unlike Path.home, does not raise when HOME is unset.
+    machine = [str(project.resolve()), os.path.expanduser("~")]
     for name in NOTEBOOKS:
         nb_path = output / f"{name}.ipynb"
         problems += check_notebook_file(nb_path, machine)
@@ -291,8 +276,7 @@ def check(output: Path, project: Path) -> list[str]:
 
 
 def default_project() -> Path:
-    """$QUARTO_PROJECT_DIR, else this folder if it holds report.qmd, else
-    the checkout byhand runs from."""
+    """$QUARTO_PROJECT_DIR, else ``.`` with report.qmd, else byhand's."""
     if os.environ.get("QUARTO_PROJECT_DIR"):
         return Path(os.environ["QUARTO_PROJECT_DIR"])
     if Path("report.qmd").is_file():
@@ -317,8 +301,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     problems = check(args.output, args.project or default_project())
     for p in problems:
         print(f"problem: {p}")
-    n = pdf_pages(args.output / "report.pdf")
-    pages = f", report.pdf has {n} pages" if n is not None else ""
+    pages = ""
+    with contextlib.suppress(Exception):  # unreadable: reported above
+        from pypdf import PdfReader
+
+        n = len(PdfReader(args.output / "report.pdf").pages)
+        pages = f", report.pdf has {n} pages"
     verdict = f"{len(problems)} problem(s)" if problems else "all passed"
     print(f"check_output: {verdict}{pages}")
     return 1 if problems else 0
