@@ -122,7 +122,10 @@ def write_file(path: Path, text: str, through: int | None = None) -> None:
     opened on a device or FIFO, closed here), else by a rename onto
     ``path`` (onto a symlink's target, so the link stays)."""
     if through is not None:
-        with os.fdopen(through, "w", encoding="utf-8") as f:
-            f.write(text)
+        try:
+            with os.fdopen(through, "w", encoding="utf-8") as f:
+                f.write(text)
+        except OSError as err:  # name the path, not a descriptor
+            raise OSError(err.errno, err.strerror, str(path)) from err
         return
     atomic_write_text(Path(os.path.realpath(path)), text)
