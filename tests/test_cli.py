@@ -2,6 +2,7 @@
 
 import errno
 import os
+import resource
 import shutil
 import stat
 import subprocess
@@ -209,6 +210,23 @@ def test_a_full_disk_mid_write_leaves_nothing_half_written(
     assert "No space left on device" in err and "Traceback" not in err
     assert [p.name for p in (tmp_path / "r").iterdir() if p.is_dir()] == []
     assert not (tmp_path / "gd.txt").exists()
+
+
+@pytest.mark.filterwarnings("ignore:cannot write the resize cache")
+def test_a_file_size_limit_is_a_message_not_a_traceback(
+    tiny, tmp_path, capsys
+):
+    # torch.save itself turns a failed write into a RuntimeError.
+    root, _ = tiny
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, hard))
+    try:
+        code = run(root, tmp_path)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    assert code == 2
+    assert "File too large" in capsys.readouterr().err
+    assert [p.name for p in (tmp_path / "r").iterdir() if p.is_dir()] == []
 
 
 def test_saved_results_in_a_read_only_folder_load(

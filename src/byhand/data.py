@@ -19,7 +19,7 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 from torchvision.transforms.v2 import functional as tvf
 
-from byhand._io import atomic_write, project_root
+from byhand._io import atomic_write, project_root, torch_save
 from byhand.cifar import (
     CIFAR_CLASSES,
     FOLDER,
@@ -119,7 +119,7 @@ def _cat_car_resized(
     }
     _check_source_classes(root, small)  # a cache always holds both
     try:
-        atomic_write(path, lambda tmp: torch.save(small, tmp))
+        atomic_write(path, lambda tmp: torch_save(small, tmp))
     except OSError as err:
         warnings.warn(
             f"cannot write the resize cache in {path.parent} ({err}); "

@@ -25,7 +25,7 @@ import pandas as pd
 import torch
 
 import byhand
-from byhand._io import atomic_dir, project_root
+from byhand._io import atomic_dir, project_root, torch_save
 from byhand.network import MyMLP
 from byhand.search.pair import RUN_COLUMNS
 
@@ -113,7 +113,7 @@ def save(
         epochs.to_csv(tmp / "epochs.csv", index=False)
         (tmp / "test.json").write_text(json.dumps(test, indent=1))
         (tmp / "gradient_descent_output.txt").write_text(log)
-        torch.save(state_dict, tmp / "model.pt")
+        torch_save(state_dict, tmp / "model.pt")  # full disk: OSError
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
 
     atomic_dir(folder, fill)
