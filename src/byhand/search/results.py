@@ -209,9 +209,17 @@ def locked(folder: Path) -> Iterator[None]:
     the one holding the lock also removes partial folders that a killed
     writer left behind.
     """
-    folder.parent.mkdir(parents=True, exist_ok=True)
+    if not folder.parent.is_dir():
+        folder.parent.mkdir(parents=True, exist_ok=True)
     lock = folder.parent / f".{folder.name}.lock"
-    with open(lock, "a") as handle:
+    try:
+        handle = open(lock, "a")  # noqa: SIM115 (closed below)
+    except OSError:
+        if not folder.is_dir():
+            raise
+        yield  # read-only: nobody can write here, the saved ones load
+        return
+    with handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             for stale in folder.parent.glob(f".{folder.name}.*"):
