@@ -41,6 +41,7 @@ from byhand.search import (
 )
 from byhand.search.outputs import OutputPathError, check_file, check_folder
 from byhand.search.outputs import write_file as write_log
+from byhand.search.results import SearchResult
 
 # The full cat/car data: 10,000 training + validation and 2,000 test images.
 FULL_SIZES = (10_000, 2_000)
@@ -178,7 +179,9 @@ def _close(fd: int | None) -> None:
             os.close(fd)
 
 
-def _print_summary(result, where: Path | None, seconds: float) -> None:
+def _print_summary(
+    result: SearchResult, where: Path | None, seconds: float
+) -> None:
     where = where or result.folder / "gradient_descent_output.txt"
     with pd.option_context("display.width", 120, "display.max_rows", 100):
         print(results_table(result).to_string())
