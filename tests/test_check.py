@@ -5,6 +5,7 @@ report's HTML cross-references, two chapters and their notebooks.  The
 last test renders the real project with Quarto (skipped without it).
 """
 
+import json
 import os
 import shutil
 import subprocess
@@ -265,3 +266,65 @@ def test_whole_project_renders_and_passes_the_checker(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     assert "The following string was found" not in done.stderr
     assert co.check(project / "_output", project) == []
+
+
+def _break(out: Path, project: Path, how: str) -> None:
+    if how == "empty pdf":
+        (out / "report.pdf").write_bytes(b"")
+    elif how == "not a pdf":
+        (out / "report.pdf").write_bytes(b"<html>an error page</html>")
+    elif how == "damaged pdf":
+        pdf = (out / "report.pdf").read_bytes()
+        (out / "report.pdf").write_bytes(pdf[: len(pdf) // 3])
+    elif how == "pdf is a folder":
+        (out / "report.pdf").unlink()
+        (out / "report.pdf").mkdir()
+    elif how == "notebook not json":
+        (out / "backpropagation.ipynb").write_text("{not json")
+    elif how == "notebook not utf-8":
+        (out / "backpropagation.ipynb").write_bytes(b'{"cells": "\xff\xfe"}')
+    elif how == "notebook outputs not a list":
+        nb = notebook()
+        nb.cells[2]["outputs"] = "text"
+        (out / "gradient_descent.ipynb").write_text(json.dumps(nb))
+    elif how == "html not utf-8":
+        (out / "index.html").write_bytes(b"\xff\xfe<a>")
+    elif how == "no chapter":
+        (project / "chapters" / "backpropagation.qmd").unlink()
+    elif how == "no report.qmd":
+        (project / "report.qmd").unlink()
+    elif how == "no output folder":
+        shutil.rmtree(out)
+
+
+@pytest.mark.parametrize(
+    "how",
+    [
+        "empty pdf",
+        "not a pdf",
+        "damaged pdf",
+        "pdf is a folder",
+        "notebook not json",
+        "notebook not utf-8",
+        "notebook outputs not a list",
+        "html not utf-8",
+        "no chapter",
+        "no report.qmd",
+        "no output folder",
+    ],
+)
+def test_broken_input_is_a_problem_not_a_traceback(rendered, capsys, how):
+    project, out = rendered
+    _break(out, project, how)
+    assert co.main([str(out), "--project", str(project)]) == 1
+    printed = capsys.readouterr().out
+    assert "problem:" in printed
+
+
+def test_outside_the_project_a_missing_output_is_a_problem(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.chdir(tmp_path)  # no report.qmd here
+    monkeypatch.delenv("QUARTO_PROJECT_DIR", raising=False)
+    assert co.main(["_output"]) == 1
+    assert "_output does not exist" in capsys.readouterr().out

@@ -126,3 +126,15 @@ def test_root_at_the_batches_folder_itself_says_use_the_parent(cifar_root):
     with pytest.raises(cifar.DataError, match="point CIFAR10_ROOT") as err:
         cifar.load_cifar10(cifar_root / cifar.FOLDER, download=False)
     assert str(cifar_root) in str(err.value)
+
+
+@pytest.mark.parametrize("which", ["root", "batches folder"])
+def test_a_file_where_the_data_folder_is_meant(tmp_path, which):
+    root = tmp_path / "cifar"
+    if which == "root":
+        root.write_text("not a folder")
+    else:
+        root.mkdir()
+        (root / cifar.FOLDER).write_text("not a folder")
+    with pytest.raises(cifar.DataError, match="is a file, not a folder"):
+        cifar.locate(root, download=False)

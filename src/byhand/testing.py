@@ -61,3 +61,13 @@ def write_synthetic_cifar10(
         }
         pickle.dump(meta, f, protocol=2)
     return Path(root)
+
+
+def relabel(batch: str | os.PathLike, old: int, new: int) -> None:
+    """Rewrite a batch file with every label ``old`` changed to ``new``
+    (a CIFAR-10 copy that lacks a class)."""
+    with open(batch, "rb") as f:
+        obj = pickle.load(f)
+    obj["labels"] = [new if y == old else y for y in obj["labels"]]
+    with open(batch, "wb") as f:
+        pickle.dump(obj, f, protocol=2)
