@@ -1,15 +1,27 @@
-"""Shared test set-up: float64, the `slow` switch, small synthetic data."""
+"""Shared test set-up: float64, the `slow` switch, small synthetic data,
+private folders for caches and results, and one hard tiny search."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import warnings
+from types import SimpleNamespace
 
 import pytest
 import torch
+from torch.utils.data import Dataset
 
 from byhand import cifar, data
+from byhand.search import run as search
 from byhand.testing import write_synthetic_cifar10
+
+# The tiny profile with three kinds of learning rate: one that trains
+# (0.05), one too small to move the weights in 3 epochs (1e-4), and a
+# probe that overflows to NaN at once (1e200).
+HARD_CONFIG = dataclasses.replace(
+    search.TINY, grid_lr=(0.05, 1e-4), probes=((1e200, 0.9, 0.0),)
+)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -34,6 +46,18 @@ def pytest_collection_modifyitems(
             item.add_marker(skip_slow)
         if "cuda" in item.keywords and not torch.cuda.is_available():
             item.add_marker(skip_cuda)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_folders(tmp_path_factory):
+    """Caches and results of every test go to a temporary folder, never
+    into the checkout (tests/test_isolation.py checks it)."""
+    tmp = tmp_path_factory.mktemp("private")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("BYHAND_CACHE", str(tmp / "cache"))
+        mp.setenv("BYHAND_RESULTS", str(tmp / "results"))
+        mp.setenv("MPLCONFIGDIR", str(tmp / "matplotlib"))
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -80,3 +104,58 @@ def tiny_splits(cifar_root):
         return data.cat_car_splits(
             cifar_root, val_fraction=0.2, download=False
         )
+
+
+class CountingDataset(Dataset):
+    """Wraps a split and counts every sample read."""
+
+    def __init__(self, ds):
+        self.ds, self.reads = ds, 0
+        self.tensors = ds.tensors
+
+    def __len__(self):
+        return len(self.ds)
+
+    def __getitem__(self, i):
+        self.reads += 1
+        return self.ds[i]
+
+
+@pytest.fixture(scope="session")
+def hard(tmp_path_factory):
+    """A tiny search where things can go wrong, shared by many tests.
+
+    Cat and car colours overlap (``spread``), so seeds differ, the
+    selected configuration's course-seed run is not its best seed, the
+    test split has mistakes of distinct confidences; a diverged probe.
+    Fields: result, splits, raw (the official sets), folder, config,
+    test_reads (samples of the test split the search read).
+    tests/test_hard_fixture.py checks that it stays this hard.
+    """
+    tmp = tmp_path_factory.mktemp("hard")
+    root = write_synthetic_cifar10(tmp / "c", 40, 20, spread=150.0)
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # unofficial checksums
+            splits = data.cat_car_splits(
+                root, val_fraction=0.2, download=False, cache=tmp / "cache"
+            )
+            raw = cifar.load_cifar10(root, download=False)
+        counting = CountingDataset(splits.test)
+        seen = dataclasses.replace(splits, test=counting)
+        folder = tmp / "results"
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("BYHAND_WORKERS", "1")
+            result = search.run_search(seen, HARD_CONFIG, results_dir=folder)
+    finally:
+        torch.set_default_dtype(old)
+    return SimpleNamespace(
+        result=result,
+        splits=splits,
+        raw=raw,
+        folder=folder,
+        config=HARD_CONFIG,
+        test_reads=counting.reads,
+    )

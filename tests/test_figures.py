@@ -1,32 +1,18 @@
 """Every figure: a Figure with a title, labelled axes, the split named."""
 
 import dataclasses
-import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
-import torch
 from matplotlib.collections import PathCollection
 
-from byhand import cifar, data
 from byhand.report import figures as plots
-from byhand.search import run as ex
-from byhand.testing import write_synthetic_cifar10
 
 
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("plots")
-    root = write_synthetic_cifar10(tmp / "c", 20, 5)
-    torch.set_default_dtype(torch.float64)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        splits = data.cat_car_splits(root, val_fraction=0.2, download=False)
-        raw = cifar.load_cifar10(root, download=False)
-    config = dataclasses.replace(ex.TINY, grid_lr=(0.05, 1e200))
-    result = ex.run_search(splits, config, results_dir=tmp / "r")
-    return raw, splits, result
+@pytest.fixture
+def tiny(hard):
+    return hard.raw, hard.splits, hard.result
 
 
 def _check(fig, split_word):
@@ -89,7 +75,7 @@ def test_sgd_vs_manual_draws_each_trainers_own_losses(tiny):
     fig = plots.sgd_vs_manual(changed)
     runs = changed.runs
     course = runs[(runs["source"] == "course") & (runs["stage"] == "grid")]
-    assert len(course) == len(ex.TINY.course)
+    assert len(course) == len(result.config.course)
     for ax, run in zip(fig.axes, course["run"], strict=False):
         ep = changed.epochs[changed.epochs["run"] == run]
         lines = _lines(ax)

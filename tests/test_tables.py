@@ -1,30 +1,15 @@
 """byhand.report.tables: what the report shows, from a small search."""
 
-import dataclasses
-import warnings
-
 import pytest
 import torch
 
-from byhand import data, training
+from byhand import training
 from byhand.report import tables
-from byhand.search import run as search
-from byhand.testing import write_synthetic_cifar10
-
-CONFIG = dataclasses.replace(search.TINY, probes=((1e200, 0.9, 0.0),))
 
 
-@pytest.fixture(scope="module")
-def result(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("tables")
-    root = write_synthetic_cifar10(tmp / "c", 20, 5)
-    torch.set_default_dtype(torch.float64)  # module scope: set it here
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        splits = data.cat_car_splits(
-            root, val_fraction=0.2, download=False, cache=tmp / "cache"
-        )
-    return search.run_search(splits, CONFIG, results_dir=tmp / "r")
+@pytest.fixture
+def result(hard):
+    return hard.result
 
 
 def test_results_table_has_every_run_and_marks_the_selected(result):
@@ -34,7 +19,7 @@ def test_results_table_has_every_run_and_marks_the_selected(result):
     assert (t["status"] == "SELECTED").sum() == 1
     chosen = result.selected_row()["config"]
     assert t.loc[chosen, "status"] == "SELECTED"
-    assert (t["status"] == "top").sum() == CONFIG.n_top - 1
+    assert (t["status"] == "top").sum() == result.config.n_top - 1
     assert "diverged" in set(t["status"])
     assert t.loc["majority", "lr"] == "–"
     row = result.runs.set_index("run").loc[chosen]
