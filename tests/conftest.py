@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import subprocess
+import tempfile
 import warnings
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 import torch
+from hypothesis.configuration import set_hypothesis_home_dir
 from torch.utils.data import Dataset
 
 from byhand import cifar, data
@@ -22,6 +26,53 @@ from byhand.testing import write_synthetic_cifar10
 HARD_CONFIG = dataclasses.replace(
     search.TINY, grid_lr=(0.05, 1e-4), probes=((1e200, 0.9, 0.0),)
 )
+
+
+ROOT = Path(__file__).resolve().parents[1]
+# What Python and pytest keep for themselves; anything else a test run
+# leaves in the checkout is a defect.
+OWN_CACHES = ("__pycache__", ".pytest_cache/", ".ruff_cache/")
+
+
+def _checkout_files() -> set[str] | None:
+    """Untracked and ignored files of the checkout (None: not a git one)."""
+    try:
+        out = subprocess.run(
+            ["git", "status", "--porcelain", "--ignored", "-uall"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return {
+        line[3:]
+        for line in out.splitlines()
+        if not any(c in line for c in OWN_CACHES)
+    }
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    session.config.stash[_BEFORE] = _checkout_files()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run if the tests left files in the checkout."""
+    before = session.config.stash.get(_BEFORE, None)
+    after = _checkout_files()
+    if before is None or after is None:
+        return
+    new = sorted(after - before)
+    if new:
+        print(f"\ntests left files in the checkout: {new}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+_BEFORE = pytest.StashKey[set[str] | None]()
+# Hypothesis keeps its examples and constants in .hypothesis/ of the
+# working directory unless told otherwise, even after the last test.
+set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "byhand-hypothesis")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
