@@ -1,0 +1,128 @@
+"""Mutation testing: plant realistic bugs one at a time, see tests fail.
+
+Each mutation in ``scripts/mutations.toml`` names a source file, an exact
+snippet of it and its replacement, and the test files that should catch
+it.  For each, this script writes the mutant, runs those tests with
+``pytest -x -q`` and restores the file (also on Ctrl-C or a kill), then
+prints caught/total.  A mutation whose snippet is no longer in its file
+(or is there more than once) is reported ``stale``, not counted: refresh
+it after the code changed.  The mutants are planted in a temporary copy
+of the project, so the checkout is never touched, even when killed.
+
+    PYTHONPATH=src .venv/bin/python scripts/mutation.py        # all
+    PYTHONPATH=src .venv/bin/python scripts/mutation.py -k tables
+
+Exit status: 0 when every mutation was caught, 1 when one survived or
+went stale, 2 when the unmutated tests fail.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parents[1]
+LIST = PROJECT / "scripts" / "mutations.toml"
+# Not copied: what tests do not read (the .venv link is copied as a link).
+SKIP = shutil.ignore_patterns(
+    ".git", "data", "results", "_output", "_freeze", ".quarto",
+    "__pycache__", ".pytest_cache", ".ruff_cache", ".hypothesis",
+    "*.egg-info",
+)  # fmt: skip
+ROOT = PROJECT  # where mutants are planted: a copy, set by main()
+
+
+def pytest(tests: list[str], timeout: float) -> str:
+    """'caught', 'survived' or 'timeout' for one run of ``tests``."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT / "src"),
+        "PYTHONDONTWRITEBYTECODE": "1",  # no stale .pyc of a mutant
+    }
+    cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p",
+           "no:cacheprovider", *tests]  # fmt: skip
+    try:
+        done = subprocess.run(
+            cmd, cwd=ROOT, env=env, capture_output=True, timeout=timeout
+        )
+    except subprocess.TimeoutExpired:
+        return "timeout"  # counted as caught: the mutant does not finish
+    return "survived" if done.returncode == 0 else "caught"
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def mutate(m: dict, timeout: float) -> str:
+    """Plant one mutation, run its tests, restore the file; the outcome."""
+    path = ROOT / m["file"]
+    original = path.read_bytes()
+    text = original.decode()
+    if text.count(m["find"]) != 1:
+        return "stale"
+    stat = path.stat()
+    try:
+        path.write_text(text.replace(m["find"], m["replace"]))
+        return pytest(m["tests"], timeout)
+    finally:
+        path.write_bytes(original)
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-k", default="", help="only names containing this")
+    parser.add_argument("--list", type=Path, default=LIST)
+    parser.add_argument("--timeout", type=float, default=300.0)
+    parser.add_argument(
+        "--no-baseline",
+        action="store_true",
+        help="skip the check that the unmutated tests pass",
+    )
+    args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    global ROOT
+    with tempfile.TemporaryDirectory(prefix="byhand-mutants-") as tmp:
+        ROOT = Path(tmp) / "byhand"
+        shutil.copytree(PROJECT, ROOT, symlinks=True, ignore=SKIP)
+        return run(args)
+
+
+def run(args: argparse.Namespace) -> int:
+    """The baseline, then every mutation; prints caught/total."""
+    mutations = tomllib.loads(args.list.read_text())["mutation"]
+    mutations = [m for m in mutations if args.k in m["name"]]
+    if not args.no_baseline:
+        tests = sorted({t for m in mutations for t in m["tests"]})
+        if pytest(tests, args.timeout * 3) != "survived":
+            print("the unmutated tests fail: fix them first", file=sys.stderr)
+            return 2
+    counts = {"caught": 0, "timeout": 0, "survived": 0, "stale": 0}
+    start = time.perf_counter()
+    for i, m in enumerate(mutations, 1):
+        t = time.perf_counter()
+        outcome = mutate(m, args.timeout)
+        counts[outcome] += 1
+        took = time.perf_counter() - t
+        print(f"[{i:2d}/{len(mutations)}] {outcome:8s} {m['name']} "
+              f"({m['file']}, {took:.0f} s)", flush=True)  # fmt: skip
+    caught = counts["caught"] + counts["timeout"]
+    total = caught + counts["survived"]
+    share = f"{100 * caught / total:.0f} %" if total else "–"
+    print(f"caught {caught}/{total} ({share}); {counts['stale']} stale; "
+          f"{time.perf_counter() - start:.0f} s")  # fmt: skip
+    return 0 if caught == total and not counts["stale"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
