@@ -6,22 +6,46 @@ train again, instead of "loading" it and failing later in the report.
 
 import dataclasses
 import json
+import shutil
 import threading
+import warnings
 
 import pandas as pd
 import pytest
 import torch
 
+from byhand import data
 from byhand.search import results
 from byhand.search import run as search
+from byhand.testing import write_synthetic_cifar10
 
 CONFIG = dataclasses.replace(search.TINY, grid_lr=(0.05,))
 
 
+@pytest.fixture(scope="module")
+def searched_once(tmp_path_factory):
+    """One search of the synthetic CIFAR-10 that `tiny_splits` reads."""
+    tmp = tmp_path_factory.mktemp("results")
+    root = write_synthetic_cifar10(tmp / "cifar", 20, 5)
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # unofficial checksums
+            splits = data.cat_car_splits(
+                root, val_fraction=0.2, download=False, cache=tmp / "cache"
+            )
+        return search.run_search(splits, CONFIG, results_dir=tmp / "r")
+    finally:
+        torch.set_default_dtype(old)
+
+
 @pytest.fixture
-def saved(tiny_splits, tmp_path):
-    result = search.run_search(tiny_splits, CONFIG, results_dir=tmp_path / "r")
-    return tiny_splits, result.folder
+def saved(searched_once, tiny_splits, tmp_path):
+    """A copy of that search's folder, where `run_search` looks for it."""
+    folder = tmp_path / "r" / searched_once.folder.name
+    shutil.copytree(searched_once.folder, folder)
+    return tiny_splits, folder
 
 
 def _truncate(path):
@@ -32,6 +56,34 @@ def _truncate(path):
 def _select(folder, run):
     meta = json.loads((folder / "meta.json").read_text())
     (folder / "meta.json").write_text(json.dumps({**meta, "selected": run}))
+
+
+def _edit_csv(path, change):
+    table = pd.read_csv(path)
+    change(table).to_csv(path, index=False)
+
+
+def _one_run_fewer(table):
+    gone = table[~table["selected"].astype(bool)]["run"].iloc[0]
+    return table[table["run"] != gone]
+
+
+def _one_epoch_fewer(table):
+    return table.drop(index=table.index[-1])
+
+
+def _nobody_selected(table):
+    return table.assign(selected=False)
+
+
+def _edit_json(path, change):
+    path.write_text(json.dumps(change(json.loads(path.read_text()))))
+
+
+def _one_tensor_fewer(path):
+    state = torch.load(path, weights_only=True)
+    state.pop(sorted(state)[-1])
+    torch.save(state, path)
 
 
 DAMAGE = {
@@ -48,6 +100,20 @@ DAMAGE = {
     "selected run not in runs.csv": lambda f: _select(f, "grid-99"),
     "test.json garbled": lambda f: (f / "test.json").write_text("{"),
     "meta.json empty": lambda f: (f / "meta.json").write_text("{}"),
+    "runs.csv lacks one run": lambda f: _edit_csv(
+        f / "runs.csv", _one_run_fewer
+    ),
+    "epochs.csv lacks one epoch": lambda f: _edit_csv(
+        f / "epochs.csv", _one_epoch_fewer
+    ),
+    "runs.csv marks no run selected": lambda f: _edit_csv(
+        f / "runs.csv", _nobody_selected
+    ),
+    "test.json lacks the confusion matrix": lambda f: _edit_json(
+        f / "test.json",
+        lambda t: {k: v for k, v in t.items() if k != "confusion"},
+    ),
+    "model.pt lacks a tensor": lambda f: _one_tensor_fewer(f / "model.pt"),
 }
 
 
