@@ -12,11 +12,15 @@ import math
 
 import pytest
 import torch
+from torch.utils.data import DataLoader
 
+from byhand import MyMLP, data
 from byhand.report import tables
 from byhand.search import results
 from byhand.search import run as search
 from byhand.search.logformat import parse_log
+from byhand.search.pair import train_pair
+from byhand.training import train_manual_update
 
 CONFIG = dataclasses.replace(search.TINY, probes=())
 
@@ -101,3 +105,39 @@ def test_the_parts_of_the_time_fit_in_the_total(nudged):
     assert parts < nudged.meta["seconds_total"]
     unchecked = trained[~trained["checked"].astype(bool)]
     assert all(math.isnan(s) for s in unchecked["seconds_manual"])
+
+
+def test_a_pair_whose_losses_differ_is_not_identical(tiny_splits):
+    # Parameters equal, one reported loss off by 1e-12: still a failure.
+    def misreports(*args, **kwargs):
+        history = train_manual_update(*args, **kwargs)
+        history.losses[-1] += 1e-12
+        return history
+
+    def run(manual_trainer):
+        return train_pair(
+            lambda: MyMLP(hidden=CONFIG.hidden),
+            data.dataloaders(tiny_splits, CONFIG.batch_size),
+            lr=0.05, momentum=0.9, weight_decay=0.0, n_epochs=2,
+            seed=CONFIG.seed, manual_trainer=manual_trainer,
+        )  # fmt: skip
+
+    assert run(train_manual_update).identical
+    bad = run(misreports)
+    assert bad.max_abs_diff == 0.0 and not bad.identical
+
+
+def test_no_loader_of_the_search_shuffles(tiny_splits, tmp_path, monkeypatch):
+    # Section 3.3: "Set shuffle to False when creating dataloaders".
+    seen = []
+    real = DataLoader.__init__
+
+    def spy(self, dataset, *args, **kwargs):
+        seen.append((len(dataset), kwargs.get("shuffle", False)))
+        real(self, dataset, *args, **kwargs)
+
+    monkeypatch.setattr(DataLoader, "__init__", spy)
+    search.run_search(tiny_splits, CONFIG, results_dir=tmp_path)
+    sizes = {len(tiny_splits.train), len(tiny_splits.val)}
+    assert sizes | {len(tiny_splits.test)} <= {n for n, _ in seen}
+    assert not any(shuffle for _, shuffle in seen)
