@@ -39,17 +39,7 @@ def write_synthetic_cifar10(
     colours = rng.uniform(40, 215, size=(10, 3))
 
     def batch(n_per_class: int, label: str, shift: float = 0.0) -> dict:
-        labels = np.tile(np.arange(10), n_per_class)
-        pixels = rng.normal(shift, noise, size=(len(labels), 3, 32 * 32))
-        offsets = rng.normal(0.0, spread, size=(len(labels), 3, 1))
-        data = colours[labels][:, :, None] + offsets + pixels
-        data = np.clip(data, 0, 255).astype(np.uint8).reshape(-1, 3072)
-        return {
-            "batch_label": label,
-            "labels": labels.tolist(),
-            "data": data,
-            "filenames": [f"{label}_{i:05d}.png" for i in range(len(labels))],
-        }
+        return _batch(rng, colours, n_per_class, label, shift, noise, spread)
 
     per_file = max(1, n_train_per_class // 5)
     for i, name in enumerate(TRAIN_FILES):
@@ -67,3 +57,27 @@ def write_synthetic_cifar10(
         }
         pickle.dump(meta, f, protocol=2)
     return Path(root)
+
+
+def _batch(
+    rng: np.random.Generator,
+    colours: np.ndarray,
+    n_per_class: int,
+    label: str,
+    shift: float,
+    noise: float,
+    spread: float,
+) -> dict:
+    """One batch file's dict: class colour + per-image offset + noise."""
+    labels = np.tile(np.arange(10), n_per_class)
+    pixels = rng.normal(shift, noise, size=(len(labels), 3, 32 * 32))
+    # Drawn only when asked: without a spread, the data stay as before.
+    offsets = rng.normal(0.0, spread, (len(labels), 3, 1)) if spread else 0.0
+    data = colours[labels][:, :, None] + offsets + pixels
+    data = np.clip(data, 0, 255).astype(np.uint8).reshape(-1, 3072)
+    return {
+        "batch_label": label,
+        "labels": labels.tolist(),
+        "data": data,
+        "filenames": [f"{label}_{i:05d}.png" for i in range(len(labels))],
+    }
