@@ -11,6 +11,8 @@ import pytest
 from byhand import cifar, data
 from byhand.testing import write_synthetic_cifar10
 
+pytestmark = pytest.mark.task1
+
 
 def test_warns_once_for_unofficial_checksums(cifar_root):
     with pytest.warns(UserWarning, match=str(cifar_root)):

@@ -16,6 +16,8 @@ from byhand.search.evaluation import (
 )
 from byhand.training import train
 
+pytestmark = pytest.mark.task10
+
 
 class Fixed(nn.Module):
     """Predicts the class stored in the input's first feature."""
@@ -109,6 +111,7 @@ def test_mistakes_come_most_confident_first_with_their_own_index():
     assert (lo, hi) == pytest.approx((0.1176, 0.7693), abs=1e-4)
 
 
+@pytest.mark.task3
 def test_running_training_accuracy_matches_a_separate_evaluation():
     # With lr = 0 the weights never move, so the accuracy counted while
     # the batches go by must equal an evaluation of the same model.

@@ -22,6 +22,8 @@ from byhand.search.logformat import parse_log
 from byhand.search.pair import train_pair
 from byhand.training import train_manual_update
 
+pytestmark = [pytest.mark.task5, pytest.mark.task6, pytest.mark.task7]
+
 CONFIG = dataclasses.replace(search.TINY, probes=())
 
 

@@ -1,7 +1,11 @@
 """The shared `hard` search stays hard: the answers other tests check
 are not the ones a trivial fixture would give by chance."""
 
+import pytest
+
 from byhand.search import selection
+
+pytestmark = pytest.mark.task9
 
 
 def test_seeds_differ_and_the_course_seed_run_is_not_the_best(hard):

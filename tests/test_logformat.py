@@ -1,7 +1,11 @@
 from datetime import datetime
 
+import pytest
+
 from byhand.search import COURSE_SETTINGS
 from byhand.search import logformat as lf
+
+pytestmark = pytest.mark.task8
 
 
 def test_loss_line_matches_the_course():

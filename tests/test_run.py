@@ -23,6 +23,8 @@ from byhand.search.evaluation import evaluate, evaluate_test
 from byhand.search.jobs import Job, Setting, run_job
 from byhand.search.logformat import logged_epochs, parse_log
 
+pytestmark = pytest.mark.task8
+
 # The tiny profile with three kinds of learning rate: one that trains
 # (0.05), one too small to move the weights in 3 epochs (1e-4), and a
 # probe that overflows to NaN at once (1e200).
@@ -133,6 +135,7 @@ def test_validation_accuracy_is_measured_on_the_validation_split(searched):
     assert again["loss"] == result.selected_row()["val_loss"]
 
 
+@pytest.mark.task9
 def test_selection_is_the_best_mean_over_seeds(searched):
     result, _, _ = searched
     runs = result.runs
@@ -145,6 +148,7 @@ def test_selection_is_the_best_mean_over_seeds(searched):
     assert chosen["seed"] == CONFIG.seed and runs["selected"].sum() == 1
 
 
+@pytest.mark.task10
 def test_test_set_is_read_once_by_the_selected_model(searched, hard):
     result, splits, _ = searched
     assert hard.test_reads == len(splits.test)
@@ -171,6 +175,7 @@ def test_test_set_is_read_once_by_the_selected_model(searched, hard):
     assert other["accuracy"] != result.test["accuracy"]
 
 
+@pytest.mark.task10
 def test_test_evaluation_is_consistent(searched):
     result, _, _ = searched
     t = result.test

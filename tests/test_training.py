@@ -110,7 +110,25 @@ HYPER = {
 }
 
 
-@pytest.mark.parametrize("name", list(HYPER))
+# Which task each case proves (5: plain, 6: weight decay, 7: momentum).
+TASKS = {
+    "plain": ("task4", "task5"),
+    "weight_decay": ("task6",),
+    "momentum": ("task7",),
+    "both": ("task6", "task7"),
+    "dampening": ("task7",),
+    "nesterov": ("task7",),
+}
+
+
+def _cases(names):
+    return [
+        pytest.param(n, marks=[getattr(pytest.mark, t) for t in TASKS[n]])
+        for n in names
+    ]
+
+
+@pytest.mark.parametrize("name", _cases(HYPER))
 def test_manual_update_identical_to_sgd(name):
     runs = both_runs(
         small_net, small_loader(), n_epochs=4, lr=0.05, **HYPER[name]
@@ -118,7 +136,7 @@ def test_manual_update_identical_to_sgd(name):
     assert_identical(*runs)
 
 
-@pytest.mark.parametrize("name", ["plain", "both", "nesterov"])
+@pytest.mark.parametrize("name", _cases(["plain", "both", "nesterov"]))
 def test_manual_update_identical_on_mymlp(name):
     # 40 images of the real shape 3x16x16, batch 16: last batch of 8.
     loader = small_loader(n=40, shape=(3, 16, 16), batch_size=16)
@@ -126,6 +144,7 @@ def test_manual_update_identical_on_mymlp(name):
     assert_identical(*runs)
 
 
+@pytest.mark.task4
 def test_the_equality_check_can_fail():
     loader = small_loader()
     sgd_run, _ = both_runs(small_net, loader, 3, 0.05, momentum=0.9)
@@ -147,6 +166,7 @@ class AliasingSGD(ManualSGD):
                 p.data.add_(self.buffers[i], alpha=-self.lr)
 
 
+@pytest.mark.task7
 def test_aliased_momentum_buffer_would_be_caught(monkeypatch):
     loader = small_loader()
     sgd_run, manual_run = both_runs(small_net, loader, 3, 0.05, momentum=0.9)
@@ -157,6 +177,7 @@ def test_aliased_momentum_buffer_would_be_caught(monkeypatch):
         assert_identical(sgd_run, aliased_run)
 
 
+@pytest.mark.task4
 def test_gradients_are_zeroed_after_each_step():
     torch.manual_seed(0)
     model = small_net()
@@ -166,6 +187,7 @@ def test_gradients_are_zeroed_after_each_step():
     assert all(torch.count_nonzero(p.grad) == 0 for p in model.parameters())
 
 
+@pytest.mark.task3
 def test_history_is_mean_batch_loss():
     torch.manual_seed(0)
     model = small_net()
@@ -177,6 +199,7 @@ def test_history_is_mean_batch_loss():
     assert hist.losses == [sum(losses) / len(losses)]
 
 
+@pytest.mark.task3
 def test_divergence_is_reported_not_raised():
     torch.manual_seed(0)
     model = small_net()
@@ -195,6 +218,7 @@ def test_divergence_is_reported_not_raised():
     assert not ok.diverged and len(ok.losses) == 2
 
 
+@pytest.mark.task3
 def test_log_lines_in_course_format():
     torch.manual_seed(0)
     buf = io.StringIO()
@@ -218,6 +242,7 @@ def test_log_lines_in_course_format():
     assert list(parsed[0]["manual"]["losses"]) == [1, 5, 6]
 
 
+@pytest.mark.task4
 def test_manual_sgd_rejects_bad_hyperparameters():
     with pytest.raises(ValueError, match="Nesterov"):
         ManualSGD(small_net().parameters(), lr=0.1, nesterov=True)
@@ -260,6 +285,7 @@ def test_an_exploding_loss_is_divergence():
     assert not ok.diverged and len(ok.losses) == 5
 
 
+@pytest.mark.task3
 def test_a_float32_model_trains_under_a_float64_default():
     torch.manual_seed(0)
     model = small_net().float()
@@ -271,6 +297,7 @@ def test_a_float32_model_trains_under_a_float64_default():
     evaluate(model, small_loader())  # no dtype mismatch either
 
 
+@pytest.mark.task3
 def test_an_empty_loader_is_a_clear_error():
     empty = DataLoader(TensorDataset(torch.zeros(0, 6), torch.zeros(0)))
     with pytest.raises(ValueError, match="split is empty"):
