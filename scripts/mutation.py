@@ -79,7 +79,12 @@ def _interrupt(signum: int, frame: object) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-k", default="", help="only names containing this")
+    parser.add_argument(
+        "-k",
+        action="append",
+        default=[],
+        help="only names containing this (repeat: any of them)",
+    )
     parser.add_argument("-j", "--jobs", type=int, default=1)
     parser.add_argument("--list", type=Path, default=LIST)
     parser.add_argument("--timeout", type=float, default=300.0)
@@ -103,7 +108,10 @@ def main(argv: list[str] | None = None) -> int:
 def run(args: argparse.Namespace, copies: queue.Queue[Path]) -> int:
     """The baseline, then every mutation; prints caught/total."""
     mutations = tomllib.loads(args.list.read_text())["mutation"]
-    mutations = [m for m in mutations if args.k in m["name"]]
+    if args.k:
+        mutations = [
+            m for m in mutations if any(k in m["name"] for k in args.k)
+        ]
     if not args.no_baseline:
         tests = sorted({t for m in mutations for t in m["tests"]})
         if pytest(copies.queue[0], tests, args.timeout * 3) != "survived":
