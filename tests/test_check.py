@@ -328,3 +328,56 @@ def test_outside_the_project_a_missing_output_is_a_problem(
     monkeypatch.delenv("QUARTO_PROJECT_DIR", raising=False)
     assert co.main(["_output"]) == 1
     assert "_output does not exist" in capsys.readouterr().out
+
+
+FIGURE_CHAPTER = """```{python}
+#| label: fig-a
+#| fig-cap: "A figure."
+plot()
+```
+"""
+
+
+def _one_cell(tmp_path, outputs):
+    qmd = tmp_path / "chapter.qmd"
+    qmd.write_text(FIGURE_CHAPTER)
+    nb = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell("plot()", outputs=outputs)]
+    )
+    path = tmp_path / "chapter.ipynb"
+    nbformat.write(nb, path)
+    return co.check_chapter_outputs(qmd, path)
+
+
+def test_each_output_check_fires(tmp_path):
+    png = nbformat.v4.new_output(
+        "display_data", {"image/png": "iVBORw0KGgo=", "text/plain": "<F>"}
+    )
+    text = nbformat.v4.new_output(
+        "execute_result", {"text/plain": "<Figure>"}, execution_count=1
+    )
+    error = nbformat.v4.new_output(
+        "error", ename="ZeroDivisionError", evalue="", traceback=[]
+    )
+    assert _one_cell(tmp_path, [png]) == []
+    assert _one_cell(tmp_path, [text]) == [
+        "chapter.ipynb: fig-a has no PNG figure"
+    ]
+    assert _one_cell(tmp_path, [png, error]) == [
+        "chapter.ipynb: fig-a raised ZeroDivisionError"
+    ]
+    assert _one_cell(tmp_path, []) == ["chapter.ipynb: fig-a shows no output"]
+
+
+@pytest.mark.parametrize("markup", ["See @eq-loss.", "$$x$$ {#eq-loss}"])
+def test_equation_markup_in_a_notebook_is_reported(rendered, markup):
+    project, out = rendered
+    nbformat.write(notebook(markdown=markup), out / "backpropagation.ipynb")
+    assert any("unresolved Quarto markup" in p for p in co.check(out, project))
+
+
+def test_another_kernel_is_reported(rendered):
+    project, out = rendered
+    spec = {"display_name": "R", "language": "R", "name": "ir"}
+    nbformat.write(notebook(kernelspec=spec), out / "gradient_descent.ipynb")
+    assert any("no python3 kernelspec" in p for p in co.check(out, project))
