@@ -5,6 +5,8 @@ import torch
 
 from byhand.activations import ACTIVATIONS, get_activation
 
+pytestmark = pytest.mark.section2
+
 
 @pytest.mark.parametrize("name", sorted(ACTIVATIONS))
 def test_each_activation_derivative_matches_autograd(name):

@@ -10,6 +10,8 @@ from byhand.report.analysis import (
     split_class_counts,
 )
 
+pytestmark = pytest.mark.task1
+
 
 def test_analysis_tables(tiny_splits):
     s = tiny_splits

@@ -11,6 +11,8 @@ from byhand.activations import ACTIVATIONS
 from byhand.backprop import mse_loss
 from byhand.gradcheck import check_gradients
 
+pytestmark = pytest.mark.section2
+
 AUTOGRAD_TOL = 1e-10
 FD_TOL = 1e-7
 

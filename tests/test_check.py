@@ -5,6 +5,7 @@ report's HTML cross-references, two chapters and their notebooks.  The
 last test renders the real project with Quarto (skipped without it).
 """
 
+import json
 import os
 import shutil
 import subprocess
@@ -265,3 +266,118 @@ def test_whole_project_renders_and_passes_the_checker(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     assert "The following string was found" not in done.stderr
     assert co.check(project / "_output", project) == []
+
+
+def _break(out: Path, project: Path, how: str) -> None:
+    if how == "empty pdf":
+        (out / "report.pdf").write_bytes(b"")
+    elif how == "not a pdf":
+        (out / "report.pdf").write_bytes(b"<html>an error page</html>")
+    elif how == "damaged pdf":
+        pdf = (out / "report.pdf").read_bytes()
+        (out / "report.pdf").write_bytes(pdf[: len(pdf) // 3])
+    elif how == "pdf is a folder":
+        (out / "report.pdf").unlink()
+        (out / "report.pdf").mkdir()
+    elif how == "notebook not json":
+        (out / "backpropagation.ipynb").write_text("{not json")
+    elif how == "notebook not utf-8":
+        (out / "backpropagation.ipynb").write_bytes(b'{"cells": "\xff\xfe"}')
+    elif how == "notebook outputs not a list":
+        nb = notebook()
+        nb.cells[2]["outputs"] = "text"
+        (out / "gradient_descent.ipynb").write_text(json.dumps(nb))
+    elif how == "html not utf-8":
+        (out / "index.html").write_bytes(b"\xff\xfe<a>")
+    elif how == "no chapter":
+        (project / "chapters" / "backpropagation.qmd").unlink()
+    elif how == "no report.qmd":
+        (project / "report.qmd").unlink()
+    elif how == "no output folder":
+        shutil.rmtree(out)
+
+
+@pytest.mark.parametrize(
+    "how",
+    [
+        "empty pdf",
+        "not a pdf",
+        "damaged pdf",
+        "pdf is a folder",
+        "notebook not json",
+        "notebook not utf-8",
+        "notebook outputs not a list",
+        "html not utf-8",
+        "no chapter",
+        "no report.qmd",
+        "no output folder",
+    ],
+)
+def test_broken_input_is_a_problem_not_a_traceback(rendered, capsys, how):
+    project, out = rendered
+    _break(out, project, how)
+    assert co.main([str(out), "--project", str(project)]) == 1
+    printed = capsys.readouterr().out
+    assert "problem:" in printed
+
+
+def test_outside_the_project_a_missing_output_is_a_problem(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.chdir(tmp_path)  # no report.qmd here
+    monkeypatch.delenv("QUARTO_PROJECT_DIR", raising=False)
+    assert co.main(["_output"]) == 1
+    assert "_output does not exist" in capsys.readouterr().out
+
+
+FIGURE_CHAPTER = """```{python}
+#| label: fig-a
+#| fig-cap: "A figure."
+plot()
+```
+"""
+
+
+def _one_cell(tmp_path, outputs):
+    qmd = tmp_path / "chapter.qmd"
+    qmd.write_text(FIGURE_CHAPTER)
+    nb = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell("plot()", outputs=outputs)]
+    )
+    path = tmp_path / "chapter.ipynb"
+    nbformat.write(nb, path)
+    return co.check_chapter_outputs(qmd, path)
+
+
+def test_each_output_check_fires(tmp_path):
+    png = nbformat.v4.new_output(
+        "display_data", {"image/png": "iVBORw0KGgo=", "text/plain": "<F>"}
+    )
+    text = nbformat.v4.new_output(
+        "execute_result", {"text/plain": "<Figure>"}, execution_count=1
+    )
+    error = nbformat.v4.new_output(
+        "error", ename="ZeroDivisionError", evalue="", traceback=[]
+    )
+    assert _one_cell(tmp_path, [png]) == []
+    assert _one_cell(tmp_path, [text]) == [
+        "chapter.ipynb: fig-a has no PNG figure"
+    ]
+    assert _one_cell(tmp_path, [png, error]) == [
+        "chapter.ipynb: fig-a raised ZeroDivisionError"
+    ]
+    assert _one_cell(tmp_path, []) == ["chapter.ipynb: fig-a shows no output"]
+
+
+@pytest.mark.parametrize("markup", ["See @eq-loss.", "$$x$$ {#eq-loss}"])
+def test_equation_markup_in_a_notebook_is_reported(rendered, markup):
+    project, out = rendered
+    nbformat.write(notebook(markdown=markup), out / "backpropagation.ipynb")
+    assert any("unresolved Quarto markup" in p for p in co.check(out, project))
+
+
+def test_another_kernel_is_reported(rendered):
+    project, out = rendered
+    spec = {"display_name": "R", "language": "R", "name": "ir"}
+    nbformat.write(notebook(kernelspec=spec), out / "gradient_descent.ipynb")
+    assert any("no python3 kernelspec" in p for p in co.check(out, project))

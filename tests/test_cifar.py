@@ -11,6 +11,8 @@ import pytest
 from byhand import cifar, data
 from byhand.testing import write_synthetic_cifar10
 
+pytestmark = pytest.mark.task1
+
 
 def test_warns_once_for_unofficial_checksums(cifar_root):
     with pytest.warns(UserWarning, match=str(cifar_root)):
@@ -126,3 +128,44 @@ def test_root_at_the_batches_folder_itself_says_use_the_parent(cifar_root):
     with pytest.raises(cifar.DataError, match="point CIFAR10_ROOT") as err:
         cifar.load_cifar10(cifar_root / cifar.FOLDER, download=False)
     assert str(cifar_root) in str(err.value)
+
+
+@pytest.mark.parametrize("which", ["root", "batches folder"])
+def test_a_file_where_the_data_folder_is_meant(tmp_path, which):
+    root = tmp_path / "cifar"
+    if which == "root":
+        root.write_text("not a folder")
+    else:
+        root.mkdir()
+        (root / cifar.FOLDER).write_text("not a folder")
+    with pytest.raises(cifar.DataError, match="is a file, not a folder"):
+        cifar.locate(root, download=False)
+
+
+def test_batch_bytes_are_red_then_green_then_blue_row_major(tmp_path):
+    # CIFAR-10 stores each image as 1024 red bytes, then 1024 green, then
+    # 1024 blue, each plane row by row.  Two hand-made images: image 0
+    # has red = its column, green = its row, blue = 200 everywhere;
+    # image 1 is image 0 with the channels rotated.
+    rows, cols = np.meshgrid(np.arange(32), np.arange(32), indexing="ij")
+    red = cols.astype(np.uint8).ravel()  # byte r * 32 + c holds c
+    green = rows.astype(np.uint8).ravel()
+    blue = np.full(1024, 200, dtype=np.uint8)
+    batch = {
+        "data": np.stack(
+            [
+                np.concatenate([red, green, blue]),
+                np.concatenate([blue, red, green]),
+            ]
+        ),
+        "labels": [3, 1],
+    }
+    path = tmp_path / "data_batch_1"
+    path.write_bytes(pickle.dumps(batch, protocol=2))
+    images, labels = cifar.load_batch(path)
+    assert images.shape == (2, 3, 32, 32) and labels.tolist() == [3, 1]
+    first = images[0].numpy()
+    for r, c in [(0, 0), (0, 31), (5, 17), (31, 2), (31, 31)]:
+        assert first[:, r, c].tolist() == [c, r, 200], (r, c)
+    assert images[1, 0].eq(200).all()
+    assert images[1, 1, 7, 9] == 9 and images[1, 2, 7, 9] == 7

@@ -4,6 +4,8 @@ import pytest
 
 from byhand.search import configs as ex
 
+pytestmark = pytest.mark.task8
+
 
 def test_profile_from_environment(monkeypatch):
     monkeypatch.setenv("BYHAND_SEARCH", "tiny")

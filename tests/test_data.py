@@ -1,5 +1,6 @@
 """byhand.data: resize, cache, split, standardize (synthetic CIFAR-10)."""
 
+import pickle
 import warnings
 
 import numpy as np
@@ -9,7 +10,9 @@ from PIL import Image
 from torchvision import transforms
 
 from byhand import cifar, data
-from byhand.testing import write_synthetic_cifar10
+from byhand.testing import relabel, write_synthetic_cifar10
+
+pytestmark = pytest.mark.task1
 
 
 def splits_quietly(root, **kw):
@@ -217,3 +220,77 @@ def test_cache_with_wrong_content_is_rebuilt(cifar_root, tmp_path, damage):
         again = data.cat_car_splits(cifar_root, download=False)
     assert torch.equal(good.train.tensors[0], again.train.tensors[0])
     assert torch.equal(good.train.tensors[1], again.train.tensors[1])
+
+
+# ------------------------------------------------ data that cannot answer
+
+
+BATCHES = "cifar-10-batches-py"
+
+
+@pytest.mark.parametrize(
+    ("files", "split"),
+    [
+        (["test_batch"], "the test split has no 'car' images"),
+        (
+            [f"data_batch_{i}" for i in range(1, 6)],
+            "the training and validation splits have no 'car' images",
+        ),
+    ],
+)
+def test_a_copy_without_automobiles_is_refused(cifar_root, files, split):
+    for name in files:
+        relabel(cifar_root / BATCHES / name, 1, 0)  # automobile -> airplane
+    with pytest.raises(data.DataError, match=split) as err:
+        splits_quietly(cifar_root, val_fraction=0.2)
+    assert "lacks automobile images" in str(err.value)
+    assert str(cifar_root) in str(err.value)
+
+
+def test_a_validation_split_without_a_class_is_refused(cifar_root):
+    # 20 cats; 2 cars of 20 left: a fifth of 2 rounds to no car.
+    batch = cifar_root / BATCHES / "data_batch_5"
+    for name in [f"data_batch_{i}" for i in range(1, 5)]:
+        relabel(cifar_root / BATCHES / name, 1, 0)
+    with open(batch, "rb") as f:
+        obj = pickle.load(f)
+    cars = [i for i, y in enumerate(obj["labels"]) if y == 1]
+    for i in cars[2:]:
+        obj["labels"][i] = 0
+    with open(batch, "wb") as f:
+        pickle.dump(obj, f, protocol=2)
+    with pytest.raises(
+        data.DataError, match="the validation split has no 'car' images"
+    ):
+        splits_quietly(cifar_root, val_fraction=0.2)
+
+
+@pytest.mark.parametrize("name", ["data_batch", "test_batch"])
+def test_constant_images_are_refused_not_nan(tmp_path, monkeypatch, name):
+    root = write_synthetic_cifar10(tmp_path / "c", 20, 5)
+    monkeypatch.setenv("BYHAND_CACHE", str(tmp_path / "cache"))
+    for f in (root / BATCHES).glob(f"{name}*"):
+        with open(f, "rb") as fh:
+            obj = pickle.load(fh)
+        obj["data"][:] = 128  # every pixel of every image: std 0
+        with open(f, "wb") as fh:
+            pickle.dump(obj, fh, protocol=2)
+    split = "training" if name == "data_batch" else "test"
+    with pytest.raises(
+        data.DataError, match=f"the {split} split is constant in channel"
+    ):
+        splits_quietly(root, val_fraction=0.2)
+
+
+def test_no_nan_reaches_training(cifar_root, monkeypatch):
+    real = torch.Tensor.std
+
+    def nan_std(x, *a, **k):  # a standardization gone wrong
+        return real(x, *a, **k) * float("nan")
+
+    s = splits_quietly(cifar_root, val_fraction=0.2)  # fills the cache
+    assert all(torch.isfinite(d.tensors[0]).all() for d in (s.train, s.test))
+    monkeypatch.setattr(data, "_check_splits", lambda *a: None)
+    monkeypatch.setattr(torch.Tensor, "std", nan_std)
+    with pytest.raises(data.DataError, match="NaN or infinite"):
+        splits_quietly(cifar_root, val_fraction=0.2)

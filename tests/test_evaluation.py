@@ -9,9 +9,13 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from byhand.search.evaluation import (
     confusion_matrix,
+    evaluate,
     evaluate_test,
     wilson_interval,
 )
+from byhand.training import train
+
+pytestmark = pytest.mark.task10
 
 
 class Fixed(nn.Module):
@@ -67,3 +71,60 @@ def test_wilson_interval():
     assert lo == pytest.approx(0.8256, abs=1e-4)
     assert hi == pytest.approx(0.9448, abs=1e-4)
     assert wilson_interval(0, 10)[0] == pytest.approx(0.0, abs=1e-12)
+
+
+class Logits(nn.Module):
+    """Returns its input as the logits: known confidences."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.w = nn.Parameter(torch.ones(()))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.w
+
+
+def test_mistakes_come_most_confident_first_with_their_own_index():
+    # Logits of five test images; truth car, car, car, cat, cat.
+    logits = [[2.0, 0.0], [0.0, 1.0], [0.0, 3.0], [2.0, 0.0], [0.0, 0.5]]
+    data = DataLoader(
+        TensorDataset(torch.tensor(logits), torch.tensor([0, 0, 0, 1, 1])),
+        batch_size=2,
+    )
+    t = evaluate_test(Logits(), data, ["car", "cat"])
+    wrong = t["misclassified"]
+    # Softmax of two logits: the predicted class's probability is the
+    # sigmoid of the gap, computed here independently.
+    sig = [1 / (1 + math.exp(-d)) for d in (3.0, 2.0, 1.0)]
+    assert [m["index"] for m in wrong] == [2, 3, 1]
+    assert [m["confidence"] for m in wrong] == pytest.approx(sig, rel=1e-12)
+    assert [(m["true"], m["predicted"]) for m in wrong] == [
+        ("car", "cat"),
+        ("cat", "car"),
+        ("car", "cat"),
+    ]
+    assert t["accuracy"] == 2 / 5
+    assert t["ci95"] == wilson_interval(2, 5)
+    lo, hi = t["ci95"]
+    # Wilson's interval for 2 of 5 at z = 1.96, from its formula by hand.
+    assert (lo, hi) == pytest.approx((0.1176, 0.7693), abs=1e-4)
+
+
+@pytest.mark.task3
+def test_running_training_accuracy_matches_a_separate_evaluation():
+    # With lr = 0 the weights never move, so the accuracy counted while
+    # the batches go by must equal an evaluation of the same model.
+    g = torch.Generator().manual_seed(1)
+    X = torch.randn(24, 5, generator=g)
+    y = (X[:, 0] + 0.5 * X[:, 1] > 0).long()
+    data = DataLoader(TensorDataset(X, y), batch_size=5)
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(5, 4), nn.ReLU(), nn.Linear(4, 2))
+    opt = torch.optim.SGD(model.parameters(), lr=0.0)
+    h = train(2, opt, model, nn.CrossEntropyLoss(), data)
+    again = evaluate(model, data)
+    assert 0 < again["accuracy"] < 1
+    assert h.accuracies == [again["accuracy"]] * 2
+    # The running loss is the mean of batch means (batches of 5, 5, 5,
+    # 5, 4), the evaluation's the mean over samples: close, not equal.
+    assert h.losses[0] == pytest.approx(again["loss"], rel=0.05)

@@ -1,32 +1,18 @@
 """Every figure: a Figure with a title, labelled axes, the split named."""
 
 import dataclasses
-import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
-import torch
 from matplotlib.collections import PathCollection
 
-from byhand import cifar, data
 from byhand.report import figures as plots
-from byhand.search import run as ex
-from byhand.testing import write_synthetic_cifar10
 
 
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("plots")
-    root = write_synthetic_cifar10(tmp / "c", 20, 5)
-    torch.set_default_dtype(torch.float64)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        splits = data.cat_car_splits(root, val_fraction=0.2, download=False)
-        raw = cifar.load_cifar10(root, download=False)
-    config = dataclasses.replace(ex.TINY, grid_lr=(0.05, 1e200))
-    result = ex.run_search(splits, config, results_dir=tmp / "r")
-    return raw, splits, result
+@pytest.fixture
+def tiny(hard):
+    return hard.raw, hard.splits, hard.result
 
 
 def _check(fig, split_word):
@@ -89,7 +75,7 @@ def test_sgd_vs_manual_draws_each_trainers_own_losses(tiny):
     fig = plots.sgd_vs_manual(changed)
     runs = changed.runs
     course = runs[(runs["source"] == "course") & (runs["stage"] == "grid")]
-    assert len(course) == len(ex.TINY.course)
+    assert len(course) == len(result.config.course)
     for ax, run in zip(fig.axes, course["run"], strict=False):
         ep = changed.epochs[changed.epochs["run"] == run]
         lines = _lines(ax)
@@ -133,4 +119,80 @@ def test_seed_spread_shows_every_seed(tiny):
                                                "config"])]  # fmt: skip
     seeded = seeded[seeded["model"] == "MyMLP"].dropna(subset=["val_acc"])
     assert xs == sorted(seeded["val_acc"])
+    plt.close(fig)
+
+
+def _pixels(ax):
+    """The RGB array an Axes shows, as uint8 (height, width, 3)."""
+    (image,) = ax.images
+    return np.asarray(image.get_array())
+
+
+def _data(img):
+    """A (3, H, W) uint8 tensor as the (H, W, 3) array a reader sees."""
+    return np.transpose(img.numpy(), (1, 2, 0))
+
+
+def test_heatmap_draws_each_runs_accuracy_at_its_lr_and_column(tiny):
+    _, _, result = tiny
+    fig = plots.val_accuracy_heatmap(result)
+    ax = fig.axes[0]
+    values = np.asarray(ax.images[0].get_array())
+    rows = [t.get_text() for t in ax.get_yticklabels()]
+    cols = [t.get_text() for t in ax.get_xticklabels()]
+    texts = {tuple(t.get_position()): t.get_text() for t in ax.texts}
+    runs = result.runs
+    grid = runs[(runs["stage"] == "grid") & (runs["model"] == "MyMLP")]
+    assert len(grid) >= 4
+    for _, run in grid.iterrows():
+        i = rows.index(f"{run.lr:g}")
+        j = cols.index(f"mom {run.momentum:g}\nwd {run.weight_decay:g}")
+        if run.diverged:
+            assert texts[(j, i)] == "diverged"
+            continue
+        assert values[i, j] == run.val_acc, run.run
+        assert texts[(j, i)] == f"{run.val_acc:.3f}", run.run
+    plt.close(fig)
+
+
+def test_sample_grid_shows_the_images_of_the_data(tiny):
+    raw, splits, _ = tiny
+    n = 3
+    fig = plots.sample_grid(raw, splits, n_per_class=n)
+    axes = np.asarray(fig.axes).reshape(2 * len(splits.classes), n)
+    y = splits.train.tensors[1]
+    for c in range(len(splits.classes)):
+        picks = [i for i in range(len(y)) if y[i] == c][:n]
+        for j, i in enumerate(picks):
+            official = raw.train_images[int(splits.index["train"][i])]
+            assert raw.train_labels[int(splits.index["train"][i])] in (1, 3)
+            assert np.array_equal(_pixels(axes[2 * c, j]), _data(official))
+            small = splits.images["train"][i]
+            assert np.array_equal(_pixels(axes[2 * c + 1, j]), _data(small))
+    plt.close(fig)
+
+
+def test_mistakes_gallery_shows_each_mistakes_test_image(tiny):
+    _, splits, result = tiny
+    wrong = result.test["misclassified"]
+    fig = plots.misclassified_gallery(result, splits, n=len(wrong))
+    for ax, item in zip(fig.axes, wrong, strict=False):
+        want = _data(splits.images["test"][item["index"]])
+        assert np.array_equal(_pixels(ax), want)
+        title = ax.get_title()
+        assert f"true {item['true']}" in title
+        assert f"({item['confidence']:.2f})" in title
+    plt.close(fig)
+
+
+def test_learning_curves_draw_validation_and_training_apart(tiny):
+    _, _, result = tiny
+    fig = plots.learning_curves(result)
+    ep = result.epochs[result.epochs["run"] == result.selected]
+    loss, acc = fig.axes
+    lines = _lines(loss)
+    assert lines["training (running mean)"] == list(ep["train_loss"])
+    assert lines["validation (end of epoch)"] == list(ep["val_loss"])
+    assert _lines(acc)["validation (end of epoch)"] == list(ep["val_acc"])
+    assert list(ep["val_loss"]) != list(ep["train_loss"])
     plt.close(fig)

@@ -9,6 +9,8 @@ from byhand.gradcheck import (
     training_gradient_check,
 )
 
+pytestmark = pytest.mark.section2
+
 TOL = {"autograd": 1e-10, "finite_differences": 1e-7}
 
 

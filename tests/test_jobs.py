@@ -19,6 +19,8 @@ from byhand import data
 from byhand.search import run as search
 from byhand.search.jobs import Job, Runner, Setting, run_job
 
+pytestmark = pytest.mark.task8
+
 CONFIG = dataclasses.replace(search.TINY, probes=())
 
 

@@ -1,7 +1,11 @@
 from datetime import datetime
 
+import pytest
+
 from byhand.search import COURSE_SETTINGS
 from byhand.search import logformat as lf
+
+pytestmark = pytest.mark.task8
 
 
 def test_loss_line_matches_the_course():
@@ -74,3 +78,49 @@ def test_reference_file_parses():
         # The course's point: SGD and manual print the same losses.
         assert cfg["sgd"]["losses"] == cfg["manual"]["losses"]
         assert list(cfg["sgd"]["losses"]) == lf.logged_epochs(30)
+
+
+def _pair(lr, sgd_losses, manual_losses, diverged=False):
+    """What `course_log` reads of a trained pair, with known values."""
+    from types import SimpleNamespace
+
+    from byhand.training import History
+
+    when = datetime(2026, 1, 1)
+
+    def text(losses):
+        return "\n".join(
+            lf.loss_line(when, e, losses[e - 1]) for e in lf.logged_epochs(5)
+        )
+
+    manual = History(losses=manual_losses, diverged=diverged)
+    manual.message = "training diverged at epoch 5" if diverged else ""
+    return SimpleNamespace(
+        lr=lr, momentum=0.9, weight_decay=0.0,
+        sgd=History(losses=sgd_losses), manual=manual,
+        log_sgd=text(sgd_losses), log_manual=text(manual_losses),
+        final={"train_acc": 0.91, "val_acc": 0.77,
+               "train_acc_manual": 0.62, "val_acc_manual": 0.55},
+    )  # fmt: skip
+
+
+def test_course_log_prints_each_blocks_own_numbers():
+    sgd = [0.5, 0.4, 0.3, 0.2, 0.1]
+    manual = [0.9, 0.8, 0.7, 0.6, 0.55]
+    text = lf.course_log(
+        [_pair(0.01, sgd, manual), _pair(0.1, sgd, sgd, diverged=True)],
+        device="cpu", batch_size=8, n_epochs=5, seed=265,
+    )  # fmt: skip
+    first, second = lf.parse_log(text)
+    assert first["lr"] == 0.01 and second["lr"] == 0.1
+    assert first["sgd"]["losses"] == {1: 0.5, 5: 0.1}
+    assert first["manual"]["losses"] == {1: 0.9, 5: 0.55}
+    assert (first["sgd"]["train_acc"], first["sgd"]["val_acc"]) == (0.91, 0.77)
+    assert (first["manual"]["train_acc"], first["manual"]["val_acc"]) == (
+        0.62,
+        0.55,
+    )
+    # A diverged manual run prints its message instead of accuracies.
+    assert "val_acc" not in second["manual"]
+    assert "training diverged at epoch 5" in text
+    assert text.count(lf.SGD_HEADER) == 2 == text.count(lf.MANUAL_HEADER)

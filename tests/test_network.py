@@ -6,6 +6,7 @@ from byhand import MyMLP, MyNet
 from byhand.network import linear_baseline
 
 
+@pytest.mark.section2
 def test_mynet_keeps_the_course_interface():
     model = MyNet(n_l=[2, 3, 2])
     assert model.n_l == [2, 3, 2]
@@ -22,6 +23,7 @@ def test_mynet_keeps_the_course_interface():
         assert fc.bias.shape == (model.n_l[l],)
 
 
+@pytest.mark.section2
 def test_forward_stores_attached_activations_of_batch_one():
     model = MyNet(n_l=[2, 3, 2])
     x = torch.randn(1, 2)
@@ -35,12 +37,14 @@ def test_forward_stores_attached_activations_of_batch_one():
     torch.testing.assert_close(model.a[1], torch.tanh(model.z[1]))
 
 
+@pytest.mark.section2
 def test_forward_flattens_images():
     model = MyNet(n_l=[12, 4, 3])
     out = model(torch.randn(5, 3, 2, 2))
     assert out.shape == (5, 3) and model.a[0].shape == (5, 12)
 
 
+@pytest.mark.section2
 def test_default_activation_is_tanh_with_its_true_derivative():
     model = MyNet()
     z = torch.linspace(-3, 3, 11, requires_grad=True)
@@ -53,6 +57,7 @@ def test_default_activation_is_tanh_with_its_true_derivative():
         )
 
 
+@pytest.mark.section2
 def test_per_layer_activations_are_used():
     model = MyNet([3, 4, 2], activations=["relu", "identity"])
     model(torch.randn(2, 3))
@@ -60,6 +65,7 @@ def test_per_layer_activations_are_used():
     torch.testing.assert_close(model.a[2], model.z[2])
 
 
+@pytest.mark.section2
 def test_bad_configuration_errors_name_the_problem():
     with pytest.raises(ValueError, match="unknown activation 'gelu'"):
         MyNet([2, 2], activations="gelu")
@@ -69,6 +75,7 @@ def test_bad_configuration_errors_name_the_problem():
         MyNet([2])
 
 
+@pytest.mark.task2
 def test_mymlp_architecture():
     model = MyMLP()
     linears = [m for m in model.modules() if isinstance(m, nn.Linear)]

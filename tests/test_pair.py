@@ -20,6 +20,8 @@ from byhand.search.pair import (
 )
 from byhand.training import train, train_manual_update
 
+pytestmark = [pytest.mark.task5, pytest.mark.task6, pytest.mark.task7]
+
 
 @pytest.fixture
 def loaders():

@@ -24,6 +24,8 @@ from byhand.search import results
 from byhand.search import run as search
 from byhand.testing import write_synthetic_cifar10
 
+pytestmark = pytest.mark.task8
+
 CONFIG = dataclasses.replace(search.TINY, grid_lr=(0.05,))
 
 

@@ -1,6 +1,7 @@
-"""byhand.search on a small synthetic CIFAR-10 where the answer is not trivial.
+"""byhand.search on the shared `hard` search (conftest), where the answer
+is not trivial.
 
-The data are noisy enough that configurations reach different validation
+The classes overlap enough that configurations reach different validation
 accuracies, training and validation accuracies differ, and an untrained
 model scores visibly worse than a trained one on the test split.
 """
@@ -13,7 +14,7 @@ import warnings
 import pandas as pd
 import pytest
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader
 
 from byhand import MyMLP, data
 from byhand.search import jobs, results, selection
@@ -21,7 +22,8 @@ from byhand.search import run as ex
 from byhand.search.evaluation import evaluate, evaluate_test
 from byhand.search.jobs import Job, Setting, run_job
 from byhand.search.logformat import logged_epochs, parse_log
-from byhand.testing import write_synthetic_cifar10
+
+pytestmark = pytest.mark.task8
 
 # The tiny profile with three kinds of learning rate: one that trains
 # (0.05), one too small to move the weights in 3 epochs (1e-4), and a
@@ -31,48 +33,11 @@ CONFIG = dataclasses.replace(
 )
 
 
-class CountingDataset(Dataset):
-    """Wraps a split and counts every sample read."""
-
-    def __init__(self, ds):
-        self.ds, self.reads = ds, 0
-        self.tensors = ds.tensors
-
-    def __len__(self):
-        return len(self.ds)
-
-    def __getitem__(self, i):
-        self.reads += 1
-        return self.ds[i]
-
-
-@pytest.fixture(scope="module")
-def splits(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("cifar")
-    # 30 training and 15 test images per class; noise 600 (pixel values)
-    # makes the classes overlap, so runs differ (see the module doc).
-    root = write_synthetic_cifar10(tmp / "c", 30, 15, noise=600.0)
-    old = os.environ.get("BYHAND_CACHE")
-    os.environ["BYHAND_CACHE"] = str(tmp / "cache")
-    torch.set_default_dtype(torch.float64)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return data.cat_car_splits(root, val_fraction=0.2, download=False)
-    finally:
-        if old is None:
-            del os.environ["BYHAND_CACHE"]
-        else:
-            os.environ["BYHAND_CACHE"] = old
-
-
-@pytest.fixture(scope="module")
-def searched(splits, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("results")
-    splits.test = CountingDataset(splits.test)
-    torch.set_default_dtype(torch.float64)
-    result = ex.run_search(splits, CONFIG, results_dir=folder)
-    return result, splits, folder
+@pytest.fixture
+def searched(hard):
+    """The shared hard search (conftest): result, splits, folder."""
+    assert hard.config == CONFIG
+    return hard.result, hard.splits, hard.folder
 
 
 def _loader(ds):
@@ -141,7 +106,7 @@ def _setting(splits):
     return Setting(
         train=splits.train,
         train_flip=data.with_flips(splits.train),
-        val=splits.val.ds if hasattr(splits.val, "ds") else splits.val,
+        val=splits.val,
         hidden=CONFIG.hidden,
         n_epochs=CONFIG.n_epochs,
         batch_size=CONFIG.batch_size,
@@ -168,6 +133,7 @@ def test_validation_accuracy_is_measured_on_the_validation_split(searched):
     assert again["loss"] == result.selected_row()["val_loss"]
 
 
+@pytest.mark.task9
 def test_selection_is_the_best_mean_over_seeds(searched):
     result, _, _ = searched
     runs = result.runs
@@ -180,9 +146,10 @@ def test_selection_is_the_best_mean_over_seeds(searched):
     assert chosen["seed"] == CONFIG.seed and runs["selected"].sum() == 1
 
 
-def test_test_set_is_read_once_by_the_selected_model(searched):
+@pytest.mark.task10
+def test_test_set_is_read_once_by_the_selected_model(searched, hard):
     result, splits, _ = searched
-    assert splits.test.reads == len(splits.test)
+    assert hard.test_reads == len(splits.test)
     assert result.test["n"] == len(splits.test)
     # The saved model is the selected configuration's, trained again...
     row = result.selected_row()
@@ -198,7 +165,7 @@ def test_test_set_is_read_once_by_the_selected_model(searched):
     for k, v in model.state_dict().items():
         assert torch.equal(v.cpu(), again.state_dict[k]), k
     # ... and the test metrics are that model's, not an untrained one's.
-    test_loader = _loader(splits.test.ds)
+    test_loader = _loader(splits.test)
     assert evaluate_test(model, test_loader, splits.classes) == result.test
     torch.manual_seed(CONFIG.seed)
     untrained = MyMLP(hidden=CONFIG.hidden)
@@ -206,6 +173,7 @@ def test_test_set_is_read_once_by_the_selected_model(searched):
     assert other["accuracy"] != result.test["accuracy"]
 
 
+@pytest.mark.task10
 def test_test_evaluation_is_consistent(searched):
     result, _, _ = searched
     t = result.test

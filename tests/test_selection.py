@@ -7,6 +7,8 @@ import pytest
 
 from byhand.search import selection
 
+pytestmark = pytest.mark.task9
+
 
 def runs_table(rows):
     """Runs from (config, protocol, seed, val_acc, val_loss) tuples."""

@@ -1,31 +1,18 @@
 """byhand.report.tables: what the report shows, from a small search."""
 
 import dataclasses
-import warnings
 
 import pandas as pd
 import pytest
 import torch
 
-from byhand import data, training
+from byhand import training
 from byhand.report import tables
-from byhand.search import run as search
-from byhand.testing import write_synthetic_cifar10
-
-CONFIG = dataclasses.replace(search.TINY, probes=((1e200, 0.9, 0.0),))
 
 
-@pytest.fixture(scope="module")
-def result(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("tables")
-    root = write_synthetic_cifar10(tmp / "c", 20, 5)
-    torch.set_default_dtype(torch.float64)  # module scope: set it here
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        splits = data.cat_car_splits(
-            root, val_fraction=0.2, download=False, cache=tmp / "cache"
-        )
-    return search.run_search(splits, CONFIG, results_dir=tmp / "r")
+@pytest.fixture
+def result(hard):
+    return hard.result
 
 
 def test_results_table_has_every_run_and_marks_the_selected(result):
@@ -35,7 +22,7 @@ def test_results_table_has_every_run_and_marks_the_selected(result):
     assert (t["status"] == "SELECTED").sum() == 1
     chosen = result.selected_row()["config"]
     assert t.loc[chosen, "status"] == "SELECTED"
-    assert (t["status"] == "top").sum() == CONFIG.n_top - 1
+    assert (t["status"] == "top").sum() == result.config.n_top - 1
     assert "diverged" in set(t["status"])
     assert t.loc["majority", "lr"] == "–"
     row = result.runs.set_index("run").loc[chosen]
@@ -163,3 +150,114 @@ def test_label_rows_moves_a_column_or_the_index_name_to_the_header():
     again = tables.label_rows(df.set_index("run"))
     assert again.equals(moved) and again.columns.name == "run"
     assert header_rows(df.set_index("run")) == 2  # pandas' default
+
+
+def _float(cell):
+    return float("nan") if cell == "–" else float(cell)
+
+
+def _same(cell, number, places=3):
+    """A formatted cell stands for ``number`` (NaN shown as a dash)."""
+    if number != number:
+        return cell == "–"
+    return abs(_float(cell) - number) <= 0.5 * 10**-places
+
+
+def test_every_results_cell_stands_for_its_number(result):
+    t = tables.results_table(result)
+    runs = result.runs[result.runs["stage"] == "grid"].set_index("run")
+    for run, cells in t.iterrows():
+        row = runs.loc[run]
+        for column, name in [("lr", "lr"), ("mom.", "momentum"),
+                             ("wd", "weight_decay")]:  # fmt: skip
+            assert _same(cells[column], row[name], places=12), (run, column)
+        assert _same(cells["train acc."], row["train_acc"]), run
+        assert _same(cells["val. acc."], row["val_acc"]), run
+        assert _same(cells["val. loss"], row["val_loss"]), run
+        want = "–"
+        if bool(row["checked"]):
+            want = "yes" if bool(row["identical"]) else "NO"
+        assert cells["SGD = manual"] == want, run
+
+
+def test_a_run_that_differs_shows_NO_and_the_others_yes(result):
+    runs = result.runs.copy()
+    grid = runs["stage"] == "grid"
+    checked = runs.index[grid & runs["checked"].astype(bool)]
+    runs.loc[checked[1], "identical"] = False
+    t = tables.results_table(dataclasses.replace(result, runs=runs))
+    column = t["SGD = manual"]
+    assert column[runs.loc[checked[1], "run"]] == "NO"
+    assert (column[list(runs.loc[checked[[0, 2]], "run"])] == "yes").all()
+    assert column["majority"] == "–"
+
+
+def test_comparison_table_says_NO_when_one_epoch_differs(result):
+    epochs = result.epochs.copy()
+    runs = result.grid_runs()
+    (run,) = runs.loc[
+        (runs["lr"] == 0.01)
+        & (runs["momentum"] == 0.0)
+        & (runs["weight_decay"] == 0.01),
+        "run",
+    ]
+    rows = epochs.index[epochs["run"] == run]
+    epochs.loc[rows[0], "train_loss_manual"] += 1e-9  # the first only
+    epochs.loc[rows[-1], "train_loss_manual"] = 0.123
+    t = tables.comparison_table(dataclasses.replace(result, epochs=epochs))
+    assert t.loc["6: weight decay", "same losses"] == "NO"
+    assert t.loc["5: plain", "same losses"] == "yes"
+    assert t.loc["6: weight decay", "loss manual"] == 0.123
+    last_sgd = epochs.loc[rows[-1], "train_loss"]
+    assert t.loc["6: weight decay", "loss SGD"] == last_sgd
+
+
+def test_every_seed_table_cell_stands_for_its_numbers(result):
+    t = tables.seed_table(result)
+    mlp = result.runs[result.runs["model"] == "MyMLP"]
+    for config, cells in t.iterrows():
+        for protocol in ("plain", "flip"):
+            accs = mlp.loc[
+                (mlp["config"] == config) & (mlp["protocol"] == protocol),
+                "val_acc",
+            ]
+            mean_sd = cells[f"{protocol}: mean ± sd"].rstrip(" *")
+            mean, sd = (float(x) for x in mean_sd.split(" ± "))
+            assert abs(mean - accs.mean()) <= 5e-4, (config, protocol)
+            assert abs(sd - accs.std()) <= 5e-4, (config, protocol)
+            lo, hi = (float(x) for x in cells[f"{protocol}: range"].split("–"))
+            assert (lo, hi) == (round(accs.min(), 3), round(accs.max(), 3))
+    # The fixture's seeds differ: a spread that is not zero is shown.
+    assert any(" ± 0.000" not in v for v in t["plain: mean ± sd"])
+
+
+def test_selected_table_reports_the_course_seed_run(result):
+    t = tables.selected_table(result)["value"]
+    best = result.selected_row()
+    assert int(best["seed"]) == result.config.seed
+    assert t[f"model evaluated (seed {result.config.seed})"] == result.selected
+    assert _same(t["accuracy, training split"], best["train_acc"])
+    assert _same(t["accuracy, validation split"], best["val_acc"])
+    assert _same(t["accuracy, test split"], result.test["accuracy"])
+    runs = result.runs
+    seeds = runs[
+        (runs["config"] == best["config"])
+        & (runs["protocol"] == best["protocol"])
+    ]
+    key = f"validation accuracy over {len(seeds)} seeds"
+    mean, sd = (float(x) for x in t[key].split(" ± "))
+    assert abs(mean - seeds["val_acc"].mean()) <= 5e-4
+    assert abs(sd - seeds["val_acc"].std()) <= 5e-4
+
+
+def test_test_table_cells_follow_the_confusion_matrix(result):
+    t = tables.test_table(result)["value"]
+    (tn, fp), (fn, tp) = result.test["confusion"]  # rows: true class
+    n = tn + fp + fn + tp
+    car, cat = result.meta["classes"]
+    assert t["accuracy"] == (tn + tp) / n
+    assert t[f"precision ({car})"] == tn / (tn + fn)
+    assert t[f"recall ({car})"] == tn / (tn + fp)
+    assert t[f"precision ({cat})"] == tp / (tp + fp)
+    assert t[f"recall ({cat})"] == tp / (tp + fn)
+    assert fp > 0 and fn > 0  # the fixture has mistakes both ways

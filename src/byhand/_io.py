@@ -94,6 +94,21 @@ def atomic_write_text(path: Path, text: str) -> None:
     atomic_write(path, lambda tmp: tmp.write_text(text))
 
 
+def torch_save(obj: object, path: Path) -> None:
+    """``torch.save`` through memory, so that a full disk raises OSError
+    (ENOSPC, EFBIG) as other writes do, not torch's RuntimeError."""
+    import io
+
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    try:
+        Path(path).write_bytes(buffer.getvalue())
+    except OSError as err:  # name the file
+        raise OSError(err.errno, err.strerror, str(path)) from err
+
+
 def atomic_dir(path: Path, fill: Callable[[Path], None]) -> None:
     """Fill a temporary folder, then rename it to ``path`` (replacing it)."""
     path = Path(path)

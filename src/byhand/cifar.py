@@ -173,6 +173,15 @@ def _download(root: Path) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _check_folders(*paths: Path) -> None:
+    for path in paths:
+        if path.exists() and not path.is_dir():
+            raise DataError(
+                f"{path} is a file, not a folder; point CIFAR10_ROOT (or "
+                f"root=) at the folder that holds {FOLDER}/"
+            )
+
+
 def locate(
     root: str | os.PathLike | None = None, download: bool = True
 ) -> tuple[Path, dict[str, str], bool]:
@@ -183,6 +192,7 @@ def locate(
     """
     root = resolve_root(root)
     folder = root / FOLDER
+    _check_folders(root, folder)
     if root.name == FOLDER or (root / TRAIN_FILES[0]).is_file():
         raise DataError(
             f"{root} is the {FOLDER} folder itself; point CIFAR10_ROOT (or "

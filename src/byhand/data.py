@@ -3,6 +3,9 @@
 The resized images of both classes are cached on disk, keyed by the
 checksums of the source files.  Labels: 0 = car (CIFAR-10's
 ``automobile``, class 1) and 1 = cat (class 3), in CIFAR-10's own order.
+Long because the checks that keep data unable to answer the question
+(a class missing from a split, constant images, NaN) out of training
+live here, where the splits are built.
 """
 
 from __future__ import annotations
@@ -16,8 +19,11 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 from torchvision.transforms.v2 import functional as tvf
 
-from byhand._io import atomic_write, project_root
+from byhand._io import atomic_write, project_root, torch_save
 from byhand.cifar import (
+    CIFAR_CLASSES,
+    FOLDER,
+    TEST_FILES,
     DataError,
     _checksum,
     _read,
@@ -28,6 +34,8 @@ __all__ = ["CLASSES", "CatCarSplits", "DataError", "cat_car_splits"]
 
 CLASSES = ["car", "cat"]
 CIFAR_IDS = [1, 3]  # automobile, cat
+SPLIT_NAMES = {"train": "training", "val": "validation", "test": "test"}
+SPLITTED = ("train", "val")  # drawn from the official training set
 
 
 def resize(images: torch.Tensor, size: int = 16) -> torch.Tensor:
@@ -87,16 +95,9 @@ def _cat_car_resized(
     """
     checksum = _checksum(md5)
     path = cache / f"catcar-v{CACHE_VERSION}-{checksum}-{size}px.pt"
-    if path.exists():
-        try:
-            small = torch.load(path, weights_only=True)
-            _check_cache(small, checksum, size)
-            return small
-        except Exception as err:
-            warnings.warn(
-                f"cache file {path} is corrupt ({err}); rebuilding it",
-                stacklevel=3,
-            )
+    small = _load_cache(path, checksum, size)
+    if small is not None:
+        return small
     raw = _read(root, md5, official)  # checksums already computed
     # Resize every image (task 1's order), then keep our two classes.
     train_all = resize(raw.train_images, size)
@@ -116,8 +117,9 @@ def _cat_car_resized(
         "pos_test": pos_test,
         "checksum": checksum,
     }
+    _check_source_classes(root, small)  # a cache always holds both
     try:
-        atomic_write(path, lambda tmp: torch.save(small, tmp))
+        atomic_write(path, lambda tmp: torch_save(small, tmp))
     except OSError as err:
         warnings.warn(
             f"cannot write the resize cache in {path.parent} ({err}); "
@@ -126,6 +128,71 @@ def _cat_car_resized(
             stacklevel=3,
         )
     return small
+
+
+def _load_cache(path: Path, checksum: str, size: int) -> dict | None:
+    """The cached images, or None (with a warning if the file is bad)."""
+    if not path.exists():
+        return None
+    try:
+        small = torch.load(path, weights_only=True)
+        _check_cache(small, checksum, size)
+        return small
+    except Exception as err:
+        warnings.warn(
+            f"cache file {path} is corrupt ({err}); rebuilding it",
+            stacklevel=4,
+        )
+    return None
+
+
+def _check_source_classes(root: Path, small: dict) -> None:
+    """Raise `DataError` unless both official sets hold both classes."""
+    for part, y, files in (
+        (
+            "training and validation splits have",
+            small["y_train"],
+            "data_batch_1-5",
+        ),
+        ("test split has", small["y_test"], TEST_FILES[0]),
+    ):
+        for label, name in enumerate(CLASSES):
+            if not (y == label).any():
+                cifar_name = CIFAR_CLASSES[CIFAR_IDS[label]]
+                raise DataError(
+                    f"the {part} no {name!r} images: the CIFAR-10 copy in "
+                    f"{root} lacks {cifar_name} images in {FOLDER}/{files}; "
+                    "point CIFAR10_ROOT (or --root) at a complete copy"
+                )
+
+
+def _check_splits(
+    images: dict[str, torch.Tensor],
+    labels: dict[str, torch.Tensor],
+    val_fraction: float,
+) -> None:
+    """Raise `DataError` unless every split holds both classes and
+    varies in every channel (a constant one would standardize to NaN)."""
+    for split, y in labels.items():
+        for label, name in enumerate(CLASSES):
+            if not (y == label).any():
+                n = sum(int((labels[k] == label).sum()) for k in SPLITTED)
+                raise DataError(
+                    f"the {SPLIT_NAMES[split]} split has no {name!r} "
+                    f"images: val_fraction={val_fraction} of {n} {name} "
+                    "images leaves none there; use a val_fraction that "
+                    "leaves some in both splits, or more images"
+                )
+    for split, x in images.items():
+        std = x.to(torch.float64).std(dim=(0, 2, 3))
+        flat = [c for c, s in zip("RGB", std.tolist(), strict=True) if s == 0]
+        if flat:
+            raise DataError(
+                f"the {SPLIT_NAMES[split]} split is constant in channel "
+                f"{', '.join(flat)} (standard deviation 0): its images "
+                "carry nothing to learn and cannot be standardized; point "
+                "CIFAR10_ROOT (or --root) at real CIFAR-10 images"
+            )
 
 
 def _check_cache(small: object, checksum: str, size: int) -> None:
@@ -175,6 +242,45 @@ def stratified_split(
     ).values
 
 
+def _split(
+    y_trainval: torch.Tensor, val_fraction: float, seed: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """`stratified_split`, or `DataError` if a split would be empty."""
+    tr, va = stratified_split(y_trainval, val_fraction, seed)
+    if len(va) == 0 or len(tr) == 0:
+        empty = "validation" if len(va) == 0 else "training"
+        raise DataError(
+            f"val_fraction={val_fraction} of {len(y_trainval)} training "
+            f"images leaves the {empty} split empty; use a val_fraction "
+            "that keeps both splits non-empty"
+        )
+    return tr, va
+
+
+def _standardized(
+    images: dict[str, torch.Tensor],
+    labels: dict[str, torch.Tensor],
+    dtype: torch.dtype,
+) -> tuple[dict[str, TensorDataset], torch.Tensor, torch.Tensor]:
+    """Each split standardized per channel with the training split's
+    mean and std; `DataError` if a NaN or inf would reach training."""
+    train01 = images["train"].to(torch.float64) / 255
+    mean = train01.mean(dim=(0, 2, 3))
+    std = train01.std(dim=(0, 2, 3))
+    sets = {}
+    for k, x in images.items():
+        x01 = x.to(torch.float64) / 255
+        z = ((x01 - mean[:, None, None]) / std[:, None, None]).to(dtype)
+        if not torch.isfinite(z).all():
+            raise DataError(
+                f"the {SPLIT_NAMES[k]} split holds NaN or infinite values "
+                f"after standardization (std {std.tolist()}); point "
+                "CIFAR10_ROOT (or --root) at real CIFAR-10 images"
+            )
+        sets[k] = TensorDataset(z, labels[k])
+    return sets, mean, std
+
+
 def cat_car_splits(
     root: str | os.PathLike | None = None,
     *,
@@ -201,29 +307,12 @@ def cat_car_splits(
     pos_train, pos_test = small["pos_train"], small["pos_test"]
     y_trainval, y_test = small["y_train"], small["y_test"]
     train_all, test_all = small["x_train"], small["x_test"]
-    tr, va = stratified_split(y_trainval, val_fraction, seed)
-    if len(va) == 0 or len(tr) == 0:
-        empty = "validation" if len(va) == 0 else "training"
-        raise DataError(
-            f"val_fraction={val_fraction} of {len(y_trainval)} training "
-            f"images leaves the {empty} split empty; use a val_fraction "
-            "that keeps both splits non-empty"
-        )
+    tr, va = _split(y_trainval, val_fraction, seed)
     images = {"train": train_all[tr], "val": train_all[va], "test": test_all}
     labels = {"train": y_trainval[tr], "val": y_trainval[va], "test": y_test}
     index = {"train": pos_train[tr], "val": pos_train[va], "test": pos_test}
-    # Standardization statistics from the training split only.
-    train01 = images["train"].to(torch.float64) / 255
-    mean = train01.mean(dim=(0, 2, 3))
-    std = train01.std(dim=(0, 2, 3))
-
-    def standardize(x: torch.Tensor) -> torch.Tensor:
-        x01 = x.to(torch.float64) / 255
-        return ((x01 - mean[:, None, None]) / std[:, None, None]).to(dtype)
-
-    sets = {
-        k: TensorDataset(standardize(images[k]), labels[k]) for k in images
-    }
+    _check_splits(images, labels, val_fraction)
+    sets, mean, std = _standardized(images, labels, dtype)
     return CatCarSplits(
         train=sets["train"],
         val=sets["val"],

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import html
 import os
 import re
@@ -31,6 +32,7 @@ from pathlib import Path
 import jupytext
 import nbformat
 
+from byhand._io import project_root
 from byhand.render import NOTEBOOKS, XREF, handin
 
 RAW_MARKUP = (":::", "?@", "#| ")
@@ -107,13 +109,15 @@ def check_notebook_file(path: Path, machine_paths: Sequence[str]) -> list:
     """Valid nbformat 4, a python3 kernelspec, no path of this machine."""
     if not path.is_file():
         return [f"{path.name}: missing"]
-    raw = path.read_text()
+    problems: list[str] = []
+    raw = read_text(path, problems)
+    if raw is None:
+        return problems
     try:
         nb = nbformat.reads(raw, as_version=4)
         nbformat.validate(nb)
     except Exception as err:
         return [f"{path.name}: not valid nbformat 4 ({err})"]
-    problems = []
     spec = nb.metadata.get("kernelspec", {})
     if spec.get("name") != "python3":
         problems.append(f"{path.name}: no python3 kernelspec")
@@ -168,10 +172,15 @@ def check_chapter_outputs(qmd: Path, nb_path: Path) -> list[str]:
     """Every chapter cell that shows output has it, in its rich form."""
     if not nb_path.is_file():
         return []  # reported by check_notebook_file
-    chapter = jupytext.reads(qmd.read_text(), fmt="Rmd")
+    problems: list[str] = []
+    text = read_text(qmd, problems)
+    if text is None:
+        return problems
+    chapter = jupytext.reads(text, fmt="Rmd")
     sources = [c.source for c in chapter.cells if c.cell_type == "code"]
     try:
-        nb = nbformat.reads(nb_path.read_text(), as_version=4)
+        nb = nbformat.reads(nb_path.read_text(encoding="utf-8"), 4)
+        nbformat.validate(nb)
     except Exception:
         return []  # reported by check_notebook_file
     cells = [c for c in nb.cells if c.cell_type == "code"]
@@ -180,7 +189,6 @@ def check_chapter_outputs(qmd: Path, nb_path: Path) -> list[str]:
         return [
             f"{name}: {len(cells)} code cells, the chapter has {len(sources)}"
         ]
-    problems = []
     for i, (src, cell) in enumerate(zip(sources, cells, strict=True)):
         label = cell_options(src).get("label", f"code cell {i + 1}")
         if not shows_output(src):
@@ -203,20 +211,61 @@ def check_chapter_outputs(qmd: Path, nb_path: Path) -> list[str]:
     return problems
 
 
+def read_text(path: Path, problems: list[str]) -> str | None:
+    """``path``'s text, or None with the reason added to ``problems``."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        problems.append(f"{path} is missing")
+    except (OSError, UnicodeDecodeError) as err:
+        problems.append(f"{path} cannot be read ({err})")
+    return None
+
+
+def pdf_problems(pdf: Path) -> tuple[list[str], str | None]:
+    """Why ``pdf`` is no readable PDF (empty: it is), and its text."""
+    if not pdf.is_file():
+        return ["report.pdf is missing"], None
+    try:
+        with open(pdf, "rb") as f:
+            head = f.read(5)
+    except OSError as err:
+        return [f"report.pdf cannot be read ({err})"], None
+    if not head:
+        return ["report.pdf is empty (0 bytes); render again"], None
+    if head != b"%PDF-":
+        return [f"report.pdf is not a PDF (it starts {head!r})"], None
+    try:
+        return [], pdf_text(pdf)
+    except Exception as err:  # whatever a damaged PDF makes a parser raise
+        return [f"report.pdf cannot be read as a PDF ({err})"], None
+
+
 def check(output: Path, project: Path) -> list[str]:
     """Every problem of a rendered output folder (empty: all good)."""
-    problems = []
-    pdf = output / "report.pdf"
-    report_qmd = (project / "report.qmd").read_text()
+    if not output.is_dir():
+        return [
+            f"the output folder {output} does not exist or is not a folder; "
+            "render first (scripts/render.sh) or name the render's folder"
+        ]
+    problems: list[str] = []
+    report_qmd = read_text(project / "report.qmd", problems)
+    if report_qmd is None:
+        problems.append(
+            f"{project} is not the project folder (no readable report.qmd);"
+            " run from the project or pass --project"
+        )
+        return problems
     index = output / "index.html"
-    report_html = index.read_text() if index.is_file() else None
+    report_html = read_text(index, []) if index.is_file() else None
     if report_html is None:
         problems.append("index.html (the report as HTML) is missing")
-    if pdf.is_file():
-        problems += check_report(pdf_text(pdf), report_qmd, report_html)
-    else:
-        problems.append("report.pdf is missing")
-    machine = [str(project.resolve()), str(Path.home())]
+    broken, text = pdf_problems(output / "report.pdf")
+    problems += broken
+    if text is not None:
+        problems += check_report(text, report_qmd, report_html)
+    # expanduser, unlike Path.home, does not raise when HOME is unset.
+    machine = [str(project.resolve()), os.path.expanduser("~")]
     for name in NOTEBOOKS:
         nb_path = output / f"{name}.ipynb"
         problems += check_notebook_file(nb_path, machine)
@@ -224,6 +273,15 @@ def check(output: Path, project: Path) -> list[str]:
             project / "chapters" / f"{name}.qmd", nb_path
         )
     return problems + handin.check_handin(output, project)
+
+
+def default_project() -> Path:
+    """$QUARTO_PROJECT_DIR, else ``.`` with report.qmd, else byhand's."""
+    if os.environ.get("QUARTO_PROJECT_DIR"):
+        return Path(os.environ["QUARTO_PROJECT_DIR"])
+    if Path("report.qmd").is_file():
+        return Path(".")
+    return project_root()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -235,19 +293,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--project",
         type=Path,
-        default=Path(os.environ.get("QUARTO_PROJECT_DIR", ".")),
-        help="the project folder (holds report.qmd and chapters/)",
+        default=None,
+        help="the project folder (holds report.qmd and chapters/; default: "
+        "$QUARTO_PROJECT_DIR, this folder, else byhand's checkout)",
     )
     args = parser.parse_args(argv)
-    problems = check(args.output, args.project)
+    problems = check(args.output, args.project or default_project())
     for p in problems:
         print(f"problem: {p}")
-    pdf = args.output / "report.pdf"
     pages = ""
-    if pdf.is_file():
+    with contextlib.suppress(Exception):  # unreadable: reported above
         from pypdf import PdfReader
 
-        pages = f", report.pdf has {len(PdfReader(pdf).pages)} pages"
+        n = len(PdfReader(args.output / "report.pdf").pages)
+        pages = f", report.pdf has {n} pages"
     verdict = f"{len(problems)} problem(s)" if problems else "all passed"
     print(f"check_output: {verdict}{pages}")
     return 1 if problems else 0

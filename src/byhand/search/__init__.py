@@ -6,7 +6,7 @@ evaluate it once on the test set.
 bit for bit, ``run`` is the search itself, ``selection`` the rule of
 task 9, ``evaluation`` task 10's metrics, ``results`` the saved folder,
 ``logformat`` the course's log, ``cli`` the command line
-(``python -m byhand.search``).
+(``python -m byhand.search``) and ``outputs`` its output paths.
 
 ``run_search`` and ``select`` are imported on first use: a module that
 needs only ``logformat`` (``byhand.training``) does not import the whole

@@ -1,49 +1,98 @@
 """The command line of tasks 8-10: ``python -m byhand.search``.
 
 Runs the search (or loads its saved results), prints the tables and
-writes the course-format log.  Exit codes: 0 done, 1 SGD and the manual
-update differ somewhere, 2 a problem with the input or an output path.
+writes the course-format log.  Every setting, the data and every output
+path are checked before anything trains.  Exit codes: 0 done, 1 SGD and
+the manual update differ somewhere, 2 a problem with a setting, the
+input or an output path (a message, no traceback), 130 interrupted
+(Ctrl-C), 143 terminated (SIGTERM), 3 anything unexpected (a bug: its
+traceback).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
+import re
+import signal
 import sys
-import tempfile
+import threading
 import time
-from collections.abc import Sequence
+import traceback
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
 import torch
 
-from byhand._io import atomic_write_text, project_root
-from byhand.data import DataError, cat_car_splits
+from byhand._io import project_root
+from byhand.cifar import FOLDER, resolve_root
+from byhand.data import CatCarSplits, DataError, cache_dir, cat_car_splits
 from byhand.report.tables import results_table, test_table
 from byhand.search import (
     PROFILES,
     ProfileError,
     SearchConfig,
     config_from_env,
+    results,
     run_search,
 )
+from byhand.search.outputs import OutputPathError, check_file, check_folder
+from byhand.search.outputs import write_file as write_log
+from byhand.search.results import SearchResult
 
 # The full cat/car data: 10,000 training + validation and 2,000 test images.
 FULL_SIZES = (10_000, 2_000)
+# Exit codes (README.md, "Exit codes").
+DONE, DIFFER, BAD_INPUT, UNEXPECTED = 0, 1, 2, 3
+INTERRUPTED, TERMINATED = 130, 143  # 128 + SIGINT, 128 + SIGTERM
 
 
-def _check_writable(folder: Path) -> None:
-    """Raise OSError now, not after the search, if ``folder`` refuses."""
-    folder.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=folder, prefix=".probe-"):
-        pass
+class SettingError(ValueError):
+    """An environment variable holds a value the command cannot use."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so the same clean-up runs."""
+
+
+def cores() -> int:
+    """The CPU cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def workers_from_env() -> int:
+    """``$BYHAND_WORKERS`` checked (a whole number >= 1, capped at the
+    cores with a note), else one per core."""
+    raw = os.environ.get("BYHAND_WORKERS", "").strip()
+    if not raw:
+        return cores()
+    if not re.fullmatch(r"[0-9]+", raw) or int(raw) < 1:
+        raise SettingError(
+            f"BYHAND_WORKERS={raw!r} is not a number of processes; set it "
+            f"to a whole number from 1 to {cores()}, or unset it (one per "
+            "core)"
+        )
+    if int(raw) > cores():
+        print(
+            f"note: BYHAND_WORKERS={raw} but this machine has {cores()} "
+            f"cores; using {cores()}",
+            file=sys.stderr,
+        )
+        return cores()
+    return int(raw)
 
 
 def _is_full_data(sizes: dict[str, int]) -> bool:
     return (sizes["train"] + sizes["val"], sizes["test"]) == FULL_SIZES
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m byhand.search",
         description="Run the hyperparameter search of tasks 8-10 (or load "
@@ -69,50 +118,71 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--no-progress", action="store_true", help="hide progress bars"
     )
-    args = parser.parse_args(argv)
-    torch.set_default_dtype(torch.float64)  # section 3.3
+    return parser
+
+
+def _results_flag(args: argparse.Namespace) -> tuple[Path, str]:
+    """The results root and the name a message gives it."""
+    if args.results is not None:
+        return args.results, "--results"
+    if os.environ.get("BYHAND_RESULTS"):
+        return results.results_root(), "BYHAND_RESULTS"
+    return results.results_root(), "the results folder"
+
+
+def _check_paths(args: argparse.Namespace) -> None:
+    """What can be checked before the data is read (the log and the
+    results folder are checked once the data gives the search's key)."""
+    if os.environ.get("BYHAND_CACHE"):
+        # Read-only is fine (the resize cache is skipped with a warning).
+        check_folder(cache_dir(), "BYHAND_CACHE", write=False)
+    root, flag = _results_flag(args)
+    check_folder(root, flag, write=False)
+    if args.log is None:
+        return
+    log = os.path.realpath(args.log)
+    if log == os.path.realpath(root):
+        raise OutputPathError(
+            f"--log {args.log} is the results folder; name another file"
+        )
+    data = os.path.realpath(resolve_root(args.root) / FOLDER)
+    if os.path.commonpath([log, data]) == data:
+        raise OutputPathError(
+            f"--log {args.log} lies in the CIFAR-10 folder {data}; name a "
+            "file elsewhere"
+        )
+
+
+def _check_results(folder: Path, flag: str, force: bool) -> None:
+    """The results root must take a new folder, unless this search's
+    saved one is there to load (a read-only copy loads)."""
     try:
-        config: SearchConfig = (
-            PROFILES[args.profile] if args.profile else config_from_env()
-        )
-    except ProfileError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    t0 = time.perf_counter()
-    try:
-        # Outputs are checked before anything trains.
-        if args.log is not None:
-            _check_writable(args.log.parent)
-        if args.results is not None:
-            _check_writable(args.results)
-        splits = cat_car_splits(
-            args.root, val_fraction=config.val_fraction, seed=config.split_seed
-        )
-    except DataError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    except OSError as err:
-        print(
-            f"error: cannot write there ({err}); choose another --log or "
-            "--results",
-            file=sys.stderr,
-        )
-        return 2
-    result = run_search(
-        splits,
-        config,
-        results_dir=args.results,
-        force=args.force,
-        progress=False if args.no_progress else None,
-    )
-    log_path = args.log
-    if log_path is None and (
-        config == PROFILES["default"] and _is_full_data(splits.sizes)
-    ):
-        log_path = project_root() / "gradient_descent_output.txt"
-    if log_path is not None:
-        atomic_write_text(log_path, result.log)
-    where = log_path or result.folder / "gradient_descent_output.txt"
+        check_folder(folder.parent, flag)
+    except OutputPathError:
+        if force or not folder.is_dir():
+            raise
+
+
+def _log_path(
+    args: argparse.Namespace, config: SearchConfig, splits: CatCarSplits
+) -> Path | None:
+    if args.log is not None:
+        return args.log
+    if config == PROFILES["default"] and _is_full_data(splits.sizes):
+        return project_root() / "gradient_descent_output.txt"
+    return None
+
+
+def _close(fd: int | None) -> None:
+    if fd is not None:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+
+
+def _print_summary(
+    result: SearchResult, where: Path | None, seconds: float
+) -> None:
+    where = where or result.folder / "gradient_descent_output.txt"
     with pd.option_context("display.width", 120, "display.max_rows", 100):
         print(results_table(result).to_string())
         print()
@@ -121,10 +191,99 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(
         f"\n{result.meta['n_configs']} configurations (+ 2 baselines), "
         f"SGD and manual identical: {result.meta['all_identical']}; "
-        f"results {how} {result.folder}; log in {where}; "
-        f"{time.perf_counter() - t0:.1f} s"
+        f"results {how} {result.folder}; log in {where}; {seconds:.1f} s",
+        flush=True,
     )
-    return 0 if result.meta["all_identical"] else 1
+
+
+def _run(args: argparse.Namespace) -> int:
+    torch.set_default_dtype(torch.float64)  # section 3.3
+    t0 = time.perf_counter()
+    config = PROFILES[args.profile] if args.profile else config_from_env()
+    workers = workers_from_env()
+    _check_paths(args)  # before the data: nothing written yet
+    splits = cat_car_splits(
+        args.root, val_fraction=config.val_fraction, seed=config.split_seed
+    )
+    root, flag = _results_flag(args)
+    # As run_search names its folder (byhand.search.run).
+    key = results.cache_key(config, f"{splits.checksum}:{splits.seed}")
+    _check_results(root / f"search-{key}", flag, args.force)
+    log = _log_path(args, config, splits)
+    through = None
+    if log is not None:
+        through = check_file(log, "--log" if args.log else "the log")
+    try:
+        result = run_search(
+            splits,
+            config,
+            results_dir=root,
+            force=args.force,
+            progress=False if args.no_progress else None,
+            workers=workers,
+        )
+        if log is not None:
+            write_log(log, result.log, through)
+            through = None  # closed by write_log
+    finally:
+        _close(through)
+    try:
+        _print_summary(result, log, time.perf_counter() - t0)
+    except BrokenPipeError:  # `... | head`: the reader has enough
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    return DONE if result.meta["all_identical"] else DIFFER
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM raises `Terminated`, so temporaries and workers are
+    cleaned up as after Ctrl-C (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def raise_terminated(signum: int, frame: object) -> None:
+        raise Terminated
+
+    old = signal.signal(signal.SIGTERM, raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+def _error(message: str) -> None:
+    print(f"error: {message}", file=sys.stderr or sys.stdout)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command; return its exit code (see the module docstring)."""
+    args = _parser().parse_args(argv)
+    try:
+        with _sigterm_as_interrupt():
+            return _run(args)
+    except (ProfileError, SettingError, OutputPathError, DataError) as err:
+        _error(str(err))
+        return BAD_INPUT
+    except OSError as err:  # a write that failed mid-way: disk full, ...
+        where = err.filename or "an output"
+        _error(
+            f"{where}: {err.strerror or err}; nothing was left half "
+            "written. Free some space, fix the permissions or choose "
+            "another --results / --log, then run again"
+        )
+        return BAD_INPUT
+    except Terminated:
+        _error("terminated (SIGTERM); nothing was left half written")
+        return TERMINATED
+    except KeyboardInterrupt:
+        _error("interrupted; nothing was left half written")
+        return INTERRUPTED
+    except Exception:
+        traceback.print_exc()
+        _error("unexpected failure (a bug in byhand): the traceback above")
+        return UNEXPECTED
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ import pandas as pd
 import torch
 
 import byhand
-from byhand._io import atomic_dir, project_root, remove_stale
+from byhand._io import atomic_dir, project_root, remove_stale, torch_save
 from byhand.network import MyMLP
 
 MANIFEST = "manifest.json"
@@ -119,7 +119,7 @@ def save(result: SearchResult, state_dict: dict[str, torch.Tensor]) -> None:
         result.epochs.to_csv(tmp / "epochs.csv", index=False)
         (tmp / "test.json").write_text(json.dumps(result.test, indent=1))
         (tmp / "gradient_descent_output.txt").write_text(result.log)
-        torch.save(state_dict, tmp / "model.pt")
+        torch_save(state_dict, tmp / "model.pt")  # full disk: OSError
         (tmp / "meta.json").write_text(json.dumps(result.meta, indent=1))
         manifest = {
             "key": _key(result.folder),

@@ -1,0 +1,131 @@
+"""The command's output paths: checked before anything trains, written safely.
+
+A path is refused with a `OutputPathError` (exit 2 from the command) when it
+cannot take what will be written there: a folder where a file is meant,
+a file where a folder is meant, no write permission, too little space.
+A symlink is never replaced: its target is written.  A character device
+(``/dev/null``, a terminal) or a FIFO that someone reads is written
+through, never replaced; anything else that is not a regular file is
+refused.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import shutil
+import stat
+import tempfile
+from pathlib import Path
+
+from byhand._io import atomic_write_text
+
+# Free space an output folder needs: a default search's results take
+# about 1.5 MB (model.pt 0.8 MB, epochs.csv 0.2 MB).
+MIN_FREE = 4 * 2**20
+
+
+class OutputPathError(ValueError):
+    """An output path that cannot take what the command writes there."""
+
+
+def _kind(mode: int) -> str | None:
+    """None for a regular file, else what the path is instead."""
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "folder"
+    if stat.S_ISCHR(mode):
+        return "device"
+    if stat.S_ISFIFO(mode):
+        return "FIFO"
+    return "socket or block device"
+
+
+def _open_through(path: Path) -> int:
+    """Open a device or FIFO for writing without blocking on it."""
+    fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+    flags = fcntl.fcntl(fd, fcntl.F_GETFL)
+    fcntl.fcntl(fd, fcntl.F_SETFL, flags & ~os.O_NONBLOCK)
+    return fd
+
+
+def check_file(path: Path, flag: str) -> int | None:
+    """Raise `OutputPathError` unless ``path`` can take a written file.
+
+    A device or FIFO is opened now and its descriptor returned, for
+    `write_file` to write through at the end (closing it earlier would
+    end a FIFO's reader).
+    """
+    path = Path(path)
+    try:
+        kind = _kind(path.stat().st_mode) if path.exists() else None
+        if kind == "folder":
+            raise OutputPathError(
+                f"{flag} {path} is a folder; name a file in it, e.g. "
+                f"{path / 'gradient_descent_output.txt'}"
+            )
+        if kind in ("device", "FIFO"):
+            return _open_through(path)  # written through, not replaced
+        if kind is not None:
+            raise OutputPathError(
+                f"{flag} {path} is a {kind}, not a regular file; name a file"
+            )
+        target = Path(os.path.realpath(path))  # a symlink: its target
+        check_folder(target.parent, f"{flag} {path}:")
+    except OSError as err:
+        why = "nobody reads that FIFO" if err.errno == errno.ENXIO else err
+        raise OutputPathError(
+            f"{flag} {path} cannot be written ({why}); choose another path"
+        ) from err
+    return None
+
+
+def check_folder(folder: Path, flag: str, *, write: bool = True) -> None:
+    """Raise `OutputPathError` unless ``folder`` is (or can become) a folder
+    that takes new files (with ``write``) and has room for them."""
+    folder = Path(folder)
+    existing = folder
+    while not existing.exists():
+        if existing.is_symlink():
+            raise OutputPathError(
+                f"{flag} {existing} is a broken symlink; fix or remove it"
+            )
+        existing = existing.parent
+    if not existing.is_dir():
+        raise OutputPathError(
+            f"{flag} {existing} is a file, not a folder; choose a folder "
+            "(or move the file away)"
+        )
+    if not write:
+        return
+    try:
+        with tempfile.NamedTemporaryFile(dir=existing, prefix=".probe-"):
+            pass
+    except OSError as err:
+        raise OutputPathError(
+            f"{flag} {folder} cannot be written ({err.strerror}); choose a "
+            "folder you can write to"
+        ) from err
+    free = shutil.disk_usage(existing).free
+    if free < MIN_FREE:
+        raise OutputPathError(
+            f"{flag} {folder}: only {free // 1024} KiB free on its disk, "
+            f"{MIN_FREE // 2**20} MiB needed; free some space or choose "
+            "another disk"
+        )
+
+
+def write_file(path: Path, text: str, through: int | None = None) -> None:
+    """Write ``text`` whole: to ``through`` (the descriptor `check_file`
+    opened on a device or FIFO, closed here), else by a rename onto
+    ``path`` (onto a symlink's target, so the link stays)."""
+    if through is not None:
+        try:
+            with os.fdopen(through, "w", encoding="utf-8") as f:
+                f.write(text)
+        except OSError as err:  # name the path, not a descriptor
+            raise OSError(err.errno, err.strerror, str(path)) from err
+        return
+    atomic_write_text(Path(os.path.realpath(path)), text)
