@@ -162,7 +162,6 @@ def bench_data() -> None:
 
 
 def bench_workers(n_jobs: int = 8, n_epochs: int = 30) -> None:
-    from byhand import data
     from byhand.search.jobs import Job, Runner, Setting, run_job
 
     workers = os.cpu_count() or 1
@@ -172,7 +171,6 @@ def bench_workers(n_jobs: int = 8, n_epochs: int = 30) -> None:
     train_set = TensorDataset(X, y)
     setting = Setting(
         train=train_set,
-        train_flip=data.with_flips(train_set),
         val=TensorDataset(X[:1000], y[:1000]),
         hidden=(128, 32),
         n_epochs=n_epochs,

@@ -36,4 +36,6 @@ def test_runs_differ_and_one_diverged(hard):
     mlp = runs[(runs["model"] == "MyMLP") & ~runs["diverged"]]
     assert mlp["val_acc"].nunique() >= 3
     assert (mlp["val_acc"] != mlp["train_acc"]).any()
-    assert runs["diverged"].sum() == 1
+    # The probe diverges in the grid; a shift run may diverge too (ten
+    # times the steps at the tiny profile's large rates).
+    assert runs.loc[runs["stage"] == "grid", "diverged"].sum() == 1

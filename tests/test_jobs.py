@@ -27,7 +27,6 @@ CONFIG = dataclasses.replace(search.TINY, probes=())
 def _setting(splits):
     return Setting(
         train=splits.train,
-        train_flip=data.with_flips(splits.train),
         val=splits.val,
         hidden=CONFIG.hidden,
         n_epochs=CONFIG.n_epochs,

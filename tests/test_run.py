@@ -61,15 +61,32 @@ def test_records_are_complete(searched):
     assert len(grid) == len(CONFIG.settings()) + 2
     assert set(grid["source"]) == {"course", "grid", "probe", "baseline"}
     assert (grid["seed"].dropna() == CONFIG.seed).all()
-    # The n_top best go on: every extra seed plain, every seed flipped.
+    # The n_top best go on with every extra seed; the best n_flip with
+    # every seed flipped; the best n_shift with every seed shifted, at
+    # each of its learning rates (a new configuration per rate).
     top = selection.top_configs(grid, CONFIG.n_top)
     assert len(top) == CONFIG.n_top
     seeds = runs[runs["stage"] == "seeds"]
     assert sorted(seeds["config"]) == sorted(top * len(CONFIG.extra_seeds))
     flips = runs[runs["stage"] == "flip"]
-    assert sorted(flips["config"]) == sorted(top * len(CONFIG.seeds))
+    flipped = top[: CONFIG.n_flip]
+    assert sorted(flips["config"]) == sorted(flipped * len(CONFIG.seeds))
     assert (flips["protocol"] == "flip").all()
-    assert set(runs.loc[runs["stage"] != "flip", "protocol"]) == {"plain"}
+    shifts = runs[runs["stage"] == "shift"]
+    assert (shifts["protocol"] == "shift").all()
+    base = grid.set_index("config").loc[top[0]]
+    by_lr = shifts.groupby("lr")
+    assert sorted(by_lr.groups) == sorted(
+        base["lr"] * s for s in CONFIG.shift_lr_scale
+    )
+    for _, group in by_lr:
+        assert sorted(group["seed"]) == sorted(CONFIG.seeds)
+        assert (group["momentum"] == base["momentum"]).all()
+        assert (group["weight_decay"] == base["weight_decay"]).all()
+        assert group["config"].nunique() == 1
+    assert shifts["config"].nunique() == len(CONFIG.shift_lr_scale)
+    assert set(runs.loc[runs["stage"] == "seeds", "protocol"]) == {"plain"}
+    assert set(grid["protocol"]) == {"plain"}
     trained = runs[~runs["diverged"] & (runs["model"] != "majority class")]
     assert (trained["epochs_run"] == CONFIG.n_epochs).all()
     per_run = result.epochs.groupby("run").size()
@@ -78,8 +95,8 @@ def test_records_are_complete(searched):
 
 
 def test_both_trainers_run_where_the_claim_says(searched):
-    # The bitwise claim covers every run from the course's seed, on both
-    # protocols; other seeds train with torch.optim.SGD only.
+    # The bitwise claim covers every run from the course's seed, on every
+    # protocol; other seeds train with torch.optim.SGD only.
     result, _, _ = searched
     runs = result.runs[result.runs["model"] != "majority class"]
     course_seed = runs["seed"] == CONFIG.seed
@@ -88,7 +105,9 @@ def test_both_trainers_run_where_the_claim_says(searched):
     assert checked["identical"].astype(bool).all()
     assert (checked["max_abs_diff"] == 0).all()
     flip = checked[checked["protocol"] == "flip"]
-    assert len(flip) == CONFIG.n_top  # identical under the flip protocol
+    assert len(flip) == CONFIG.n_flip  # identical under the flip protocol
+    shift = checked[checked["protocol"] == "shift"]
+    assert len(shift) == CONFIG.n_shift * len(CONFIG.shift_lr_scale)
     ep = result.epochs[result.epochs["run"].isin(checked["run"])]
     assert ep["train_loss"].equals(ep["train_loss_manual"])
     assert result.meta["all_identical"]
@@ -97,7 +116,7 @@ def test_both_trainers_run_where_the_claim_says(searched):
 def test_diverging_configuration_is_recorded_not_fatal(searched):
     result, _, _ = searched
     runs = result.runs.set_index("run")
-    diverged = runs[runs["diverged"]]
+    diverged = runs[runs["diverged"] & (runs["stage"] == "grid")]
     assert len(diverged) == 1 and diverged["lr"].iloc[0] == 1e200
     assert math.isnan(diverged["val_acc"].iloc[0])
 
@@ -105,7 +124,6 @@ def test_diverging_configuration_is_recorded_not_fatal(searched):
 def _setting(splits):
     return Setting(
         train=splits.train,
-        train_flip=data.with_flips(splits.train),
         val=splits.val,
         hidden=CONFIG.hidden,
         n_epochs=CONFIG.n_epochs,

@@ -8,6 +8,7 @@ import torch
 
 from byhand import training
 from byhand.report import tables
+from byhand.search import selection
 
 
 @pytest.fixture
@@ -51,18 +52,17 @@ def test_test_and_confusion_tables(result):
     )
 
 
-def test_seed_table_has_both_protocols(result):
+def test_seed_table_has_every_protocol(result):
     t = tables.seed_table(result)
     runs = result.runs
-    top = runs.loc[runs["stage"] == "seeds", "config"].unique()
-    assert sorted(t.index) == sorted(top)
-    config = t.index[0]
-    accs = runs[(runs["config"] == config) & (runs["protocol"] == "flip")]
-    mean, sd = accs["val_acc"].mean(), accs["val_acc"].std()
-    assert t.loc[config, "flip: mean ± sd"].startswith(
-        f"{mean:.3f} ± {sd:.3f}"
+    stats = selection.seed_stats(runs)
+    several = stats[stats["n"] > 1]
+    # One row per configuration and protocol trained from several seeds.
+    assert sorted(zip(t.index, t["protocol"], strict=True)) == sorted(
+        several.index
     )
-    assert sum("*" in v for v in t.to_numpy().ravel()) == 1
+    assert {"plain", "flip", "shift"} <= set(t["protocol"])
+    assert sum("*" in v for v in t["mean ± sd"]) == 1
 
 
 def test_selected_table(result):
@@ -215,20 +215,27 @@ def test_comparison_table_says_NO_when_one_epoch_differs(result):
 def test_every_seed_table_cell_stands_for_its_numbers(result):
     t = tables.seed_table(result)
     mlp = result.runs[result.runs["model"] == "MyMLP"]
+    best = result.selected_row()
     for config, cells in t.iterrows():
-        for protocol in ("plain", "flip"):
-            accs = mlp.loc[
-                (mlp["config"] == config) & (mlp["protocol"] == protocol),
-                "val_acc",
-            ]
-            mean_sd = cells[f"{protocol}: mean ± sd"].rstrip(" *")
-            mean, sd = (float(x) for x in mean_sd.split(" ± "))
-            assert abs(mean - accs.mean()) <= 5e-4, (config, protocol)
-            assert abs(sd - accs.std()) <= 5e-4, (config, protocol)
-            lo, hi = (float(x) for x in cells[f"{protocol}: range"].split("–"))
-            assert (lo, hi) == (round(accs.min(), 3), round(accs.max(), 3))
+        protocol = cells["protocol"]
+        runs = mlp[(mlp["config"] == config) & (mlp["protocol"] == protocol)]
+        accs = runs["val_acc"]
+        assert cells["seeds"] == len(runs)
+        assert cells["lr"] == f"{runs['lr'].iloc[0]:g}"
+        if runs["diverged"].any():
+            assert cells["mean ± sd"] == "diverged"
+            continue
+        chosen = (config, protocol) == (best["config"], best["protocol"])
+        assert cells["mean ± sd"].endswith(" *") == chosen
+        mean, sd = (
+            float(x) for x in cells["mean ± sd"].rstrip(" *").split(" ± ")
+        )
+        assert abs(mean - accs.mean()) <= 5e-4, (config, protocol)
+        assert abs(sd - accs.std()) <= 5e-4, (config, protocol)
+        lo, hi = (float(x) for x in cells["range"].split("–"))
+        assert (lo, hi) == (round(accs.min(), 3), round(accs.max(), 3))
     # The fixture's seeds differ: a spread that is not zero is shown.
-    assert any(" ± 0.000" not in v for v in t["plain: mean ± sd"])
+    assert any(" ± 0.000" not in v for v in t["mean ± sd"])
 
 
 def test_selected_table_reports_the_course_seed_run(result):

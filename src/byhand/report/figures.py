@@ -301,6 +301,7 @@ def seed_spread(result: SearchResult) -> Figure:
     colours = {"plain": "tab:blue", "flip": "tab:orange", "shift": "tab:green"}
     for y, ((config, protocol), s) in enumerate(stats.iterrows()):
         runs = mlp[(mlp["config"] == config) & (mlp["protocol"] == protocol)]
+        runs = runs.dropna(subset=["val_acc"])  # a diverged seed: no dot
         c = colours.get(protocol, "black")
         ax.scatter(runs["val_acc"], [y] * len(runs), color=c, s=18, alpha=0.6)
         ax.errorbar(
