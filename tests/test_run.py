@@ -272,3 +272,19 @@ def test_default_search_on_real_data_agrees_bit_for_bit(
     assert checked["identical"].astype(bool).all()
     assert checked["max_abs_diff"].max() == 0.0
     assert result.meta["all_identical"]
+
+
+def test_the_shift_protocol_trains_for_its_own_epochs(tiny_splits, tmp_path):
+    config = dataclasses.replace(
+        ex.TINY, n_top=1, shift_lr_scale=(1.0,), shift_epochs=2,
+        probes=(), course=ex.TINY.course[:1], extra_seeds=(266,),
+    )  # fmt: skip
+    result = ex.run_search(
+        tiny_splits, config, results_dir=tmp_path, progress=False
+    )
+    runs = result.runs[result.runs["model"] == "MyMLP"]
+    shift = runs["protocol"] == "shift"
+    assert shift.sum() == 2
+    assert (runs.loc[shift, "epochs_run"] == 2).all()
+    assert (runs.loc[~shift, "epochs_run"] == config.n_epochs).all()
+    assert result.runs.loc[shift[shift].index, "identical"].any()

@@ -51,11 +51,13 @@ class Job:
     weight_decay: float = 0.0
     seed: int
     check: bool  # train with the manual update too, and compare
+    n_epochs: int | None = None  # None: the setting's
 
     @property
     def cost(self) -> int:
         """Epoch-equivalents of training: long jobs are started first."""
-        return COPIES[self.protocol] * (2 if self.check else 1)
+        epochs = self.n_epochs or 30
+        return COPIES[self.protocol] * epochs * (2 if self.check else 1)
 
     def tags(self) -> dict[str, Any]:
         return {"config": self.config, "stage": self.stage,
@@ -113,7 +115,8 @@ def run_job(
     try:
         return train_pair(
             make, loaders, lr=job.lr, momentum=job.momentum,
-            weight_decay=job.weight_decay, n_epochs=setting.n_epochs,
+            weight_decay=job.weight_decay,
+            n_epochs=job.n_epochs or setting.n_epochs,
             seed=job.seed, run=job.run, model_name=name, source=job.source,
             device=device, check=job.check,
         )  # fmt: skip

@@ -215,7 +215,8 @@ def _shift_configs(config: SearchConfig, top: list[Job]) -> list[Job]:
             lr = job.lr * scale
             name = job.config if scale == 1 else f"{job.config}-lr{lr:g}"
             out.append(dataclasses.replace(
-                job, config=name, lr=lr, stage="shift", protocol="shift"
+                job, config=name, lr=lr, stage="shift", protocol="shift",
+                n_epochs=config.shift_epochs,
             ))  # fmt: skip
     return out
 
