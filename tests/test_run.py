@@ -265,10 +265,18 @@ def test_default_search_on_real_data_agrees_bit_for_bit(
     result = ex.run_search(
         splits, results_dir=tmp_path, progress=False, workers=os.cpu_count()
     )
-    checked = result.runs[result.runs["checked"].astype(bool)]
-    # Every run from the course's seed, both protocols, + the baseline.
+    runs = result.runs
+    checked = runs[runs["checked"].astype(bool)]
+    # The course's settings, the baseline, the best grid configurations,
+    # and every course-seed run of the flip and shift protocols.
     config = ex.SearchConfig()
-    assert len(checked) == len(config.settings()) + 1 + config.n_top
+    top = selection.top_configs(runs, config.n_top)
+    must = (runs["source"] == "course") | (runs["model"] != "MyMLP")
+    must |= (runs["stage"] == "grid") & runs["config"].isin(top)
+    must |= (runs["stage"] != "grid") & (runs["seed"] == config.seed)
+    must &= runs["model"] != "majority class"
+    assert set(checked["run"]) == set(runs.loc[must, "run"])
+    assert {"plain", "flip", "shift"} == set(checked["protocol"])
     assert checked["identical"].astype(bool).all()
     assert checked["max_abs_diff"].max() == 0.0
     assert result.meta["all_identical"]
@@ -288,3 +296,23 @@ def test_the_shift_protocol_trains_for_its_own_epochs(tiny_splits, tmp_path):
     assert (runs.loc[shift, "epochs_run"] == 2).all()
     assert (runs.loc[~shift, "epochs_run"] == config.n_epochs).all()
     assert result.runs.loc[shift[shift].index, "identical"].any()
+
+
+def test_a_grid_left_to_sgd_still_checks_every_candidate(
+    tiny_splits, tmp_path
+):
+    config = dataclasses.replace(ex.TINY, check_whole_grid=False)
+    result = ex.run_search(
+        tiny_splits, config, results_dir=tmp_path, progress=False
+    )
+    runs = result.runs.set_index("run")
+    grid = runs[(runs["stage"] == "grid") & (runs["model"] == "MyMLP")]
+    top = selection.top_configs(result.runs, config.n_top)
+    for run, row in grid.iterrows():
+        must = row["source"] == "course" or row["config"] in top
+        assert bool(row["checked"]) == must, run
+    # Every candidate of the selection has its course-seed run checked,
+    # so the selected model is one both trainers agree on.
+    selected = runs.loc[result.selected]
+    assert selected["checked"] and selected["identical"]
+    assert result.meta["all_identical"]

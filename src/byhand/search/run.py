@@ -156,20 +156,32 @@ def _setting(splits: CatCarSplits, config: SearchConfig) -> Setting:
 def _train(
     config: SearchConfig, runner: Runner
 ) -> tuple[list[Job], list[PairResult]]:
-    """Stage 1 (grid), then the other stages on its best."""
+    """Stage 1 (grid), then the other stages on its best.
+
+    The best configurations' grid runs are trained by hand too when the
+    grid left them to SGD alone (the same seed gives the same SGD run):
+    the selected model is always one both trainers agree on.
+    """
     grid = _grid_jobs(config)
     pairs = runner.run(grid)
     n = max(config.n_top, config.n_flip, config.n_shift)
     top = top_configs(_table(grid, pairs), n)
     repeat = _repeat_jobs(config, grid, top)
-    return grid + repeat, pairs + runner.run(repeat)
+    again = [i for i, j in enumerate(grid) if j.config in top and not j.check]
+    for i in again:
+        grid[i] = dataclasses.replace(grid[i], check=True)
+    more = runner.run([grid[i] for i in again] + repeat)
+    for k, i in enumerate(again):
+        pairs[i] = more[k]
+    return grid + repeat, pairs + more[len(again) :]
 
 
 def _grid_jobs(config: SearchConfig) -> list[Job]:
     jobs = [
         Job(run=f"{source}-{i:02d}", config=f"{source}-{i:02d}",
             source=source, lr=lr, momentum=mom, weight_decay=wd,
-            seed=config.seed, check=True)
+            seed=config.seed,
+            check=source == "course" or config.check_whole_grid)
         for i, (source, lr, mom, wd) in enumerate(config.settings())
     ]  # fmt: skip
     linear = Job(run="linear", config="linear", source="baseline",
