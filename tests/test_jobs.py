@@ -226,6 +226,7 @@ def test_workers_end_when_their_parent_dies(tmp_path, sig):
                 os.kill(k, signal.SIGKILL)
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_the_workers_without_tracebacks(tmp_path):
     parent, kids = _start_parent(tmp_path)
     os.killpg(parent.pid, signal.SIGINT)  # Ctrl-C in a terminal

@@ -266,6 +266,7 @@ def _in_read_only(folder, *argv):
     return out.stdout
 
 
+@pytest.mark.slow
 def test_valid_results_in_a_read_only_folder_still_load(
     tiny_splits, cifar_root, tmp_path
 ):
