@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import matplotlib.pyplot as plt
+import pandas as pd
 import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -178,6 +179,26 @@ def all_loss_curves(result: SearchResult, ymax: float = 1.0) -> Figure:
     return fig
 
 
+def _label_cells(
+    ax: Axes, table: pd.DataFrame, diverged: pd.DataFrame
+) -> None:
+    """Each heatmap cell's accuracy, or "diverged" in red."""
+    for i in range(table.shape[0]):
+        for j in range(table.shape[1]):
+            v, div = table.iat[i, j], diverged.iat[i, j]
+            # NaN where no run had these values: not diverged.
+            is_div = div == div and bool(div)
+            if is_div:
+                text, colour = "diverged", "red"
+            elif v != v:  # NaN: this combination was not trained
+                continue
+            else:
+                text, colour = f"{v:.3f}", "white" if v < 0.7 else "black"
+            bold = "bold" if is_div else None
+            ax.text(j, i, text, ha="center", va="center", fontsize=9,
+                    color=colour, fontweight=bold)  # fmt: skip
+
+
 def val_accuracy_heatmap(result: SearchResult) -> Figure:
     """Final validation accuracy over the grid; diverged cells marked."""
     runs = result.grid_runs()
@@ -204,29 +225,7 @@ def val_accuracy_heatmap(result: SearchResult) -> Figure:
         vmax=max(0.5, float(table.max().max())),
         aspect="auto",
     )
-    for i in range(table.shape[0]):
-        for j in range(table.shape[1]):
-            v = table.iat[i, j]
-            div = diverged.iat[i, j]
-            # NaN where no run had these values: not diverged.
-            is_div = div == div and bool(div)
-            if is_div:
-                text, colour = "diverged", "red"
-            elif v != v:  # NaN: this combination was not trained
-                continue
-            else:
-                text = f"{v:.3f}"
-                colour = "white" if v < 0.7 else "black"
-            ax.text(
-                j,
-                i,
-                text,
-                ha="center",
-                va="center",
-                fontsize=9,
-                color=colour,
-                fontweight="bold" if is_div else None,
-            )
+    _label_cells(ax, table, diverged)
     ax.set_xticks(range(table.shape[1]), table.columns, fontsize=8)
     ax.set_yticks(range(table.shape[0]), [f"{v:g}" for v in table.index])
     ax.set_ylabel("learning rate")
