@@ -25,14 +25,7 @@ CONFIG = dataclasses.replace(search.TINY, probes=())
 
 
 def _setting(splits):
-    return Setting(
-        train=splits.train,
-        val=splits.val,
-        hidden=CONFIG.hidden,
-        n_epochs=CONFIG.n_epochs,
-        batch_size=CONFIG.batch_size,
-        dtype=torch.float64,
-    )
+    return Setting.of(splits, CONFIG)
 
 
 def _job(protocol, seed=CONFIG.seed, lr=0.05, check=True):

@@ -122,14 +122,7 @@ def test_diverging_configuration_is_recorded_not_fatal(searched):
 
 
 def _setting(splits):
-    return Setting(
-        train=splits.train,
-        val=splits.val,
-        hidden=CONFIG.hidden,
-        n_epochs=CONFIG.n_epochs,
-        batch_size=CONFIG.batch_size,
-        dtype=torch.float64,
-    )
+    return Setting.of(splits, CONFIG)
 
 
 def _job(protocol, seed=CONFIG.seed, lr=0.05):

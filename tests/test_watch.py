@@ -9,6 +9,7 @@ import math
 
 import pytest
 import torch
+from test_training import small_loader, small_net
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
@@ -18,22 +19,6 @@ from byhand.training import train_manual_update
 from byhand.watch import EXPLODE_FACTOR, DivergenceWarning
 
 pytestmark = pytest.mark.task3
-
-
-def small_loader(n=50, batch_size=16):
-    # 50 samples in batches of 16: the last batch (2) is smaller.
-    g = torch.Generator().manual_seed(0)
-    X = torch.randn(n, 6, generator=g)
-    y = torch.randint(0, 2, (n,), generator=g)
-    return DataLoader(
-        TensorDataset(X, y), batch_size=batch_size, shuffle=False
-    )
-
-
-def small_net():
-    return nn.Sequential(
-        nn.Flatten(), nn.Linear(6, 5), nn.ReLU(), nn.Linear(5, 2)
-    )
 
 
 def test_history_is_mean_batch_loss():

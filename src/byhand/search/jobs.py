@@ -85,6 +85,19 @@ class Setting:
     batch_size: int
     dtype: torch.dtype
 
+    @classmethod
+    def of(cls, splits: Any, config: Any) -> Setting:
+        """A search's setting: ``splits`` (`CatCarSplits`) trained as
+        ``config`` (`SearchConfig`) says, in the default dtype."""
+        return cls(
+            train=splits.train,
+            val=splits.val,
+            hidden=config.hidden,
+            n_epochs=config.n_epochs,
+            batch_size=config.batch_size,
+            dtype=torch.get_default_dtype(),
+        )
+
 
 def default_workers() -> int:
     """``$BYHAND_WORKERS``, else one per CPU core."""

@@ -110,7 +110,7 @@ def _search(
     """Train every stage, select, test once, save."""
     t_start = time.perf_counter()
     runner = Runner(
-        _setting(splits, config),
+        Setting.of(splits, config),
         workers=workers,
         progress=progress,
         device=device,
@@ -140,17 +140,6 @@ def _search(
     result.meta["seconds_total"] = time.perf_counter() - t_start
     results.save(result, best.state_dict)
     return result
-
-
-def _setting(splits: CatCarSplits, config: SearchConfig) -> Setting:
-    return Setting(
-        train=splits.train,
-        val=splits.val,
-        hidden=config.hidden,
-        n_epochs=config.n_epochs,
-        batch_size=config.batch_size,
-        dtype=torch.get_default_dtype(),
-    )
 
 
 def _train(
