@@ -55,6 +55,26 @@ def test_the_flip_protocol_changes_the_training_split_only(tiny_splits):
     assert seen == [2 * len(tiny_splits.train), len(tiny_splits.val)]
 
 
+def test_a_shift_run_trains_on_the_shifted_split(tiny_splits):
+    seen = []
+    real = DataLoader.__init__
+
+    def spy(self, dataset, *a, **k):
+        seen.append(dataset)
+        real(self, dataset, *a, **k)
+
+    with unittest.mock.patch.object(DataLoader, "__init__", spy):
+        run_job(_job("shift", check=False), _setting(tiny_splits))
+    train, val = seen
+    want = data.with_shifts(tiny_splits.train)
+    assert len(train) == 10 * len(tiny_splits.train)
+    assert all(
+        torch.equal(a, b)
+        for a, b in zip(train.tensors, want.tensors, strict=True)
+    )
+    assert val is tiny_splits.val
+
+
 def test_sgd_and_manual_stay_identical_under_the_flip_protocol(tiny_splits):
     p = run_job(_job("flip"), _setting(tiny_splits))
     assert p.identical and p.max_abs_diff == 0.0

@@ -1,6 +1,7 @@
 """byhand.search.outputs: output paths checked first, written safely."""
 
 import os
+import shutil
 import socket
 import stat
 
@@ -61,3 +62,14 @@ def test_a_folder_can_be_checked_for_reading_only(tmp_path, monkeypatch):
     outputs.check_folder(tmp_path, "--results", write=False)
     with pytest.raises(outputs.OutputPathError, match="Permission denied"):
         outputs.check_folder(tmp_path, "--results")
+
+
+def test_a_folder_on_a_full_disk_is_refused(tmp_path, monkeypatch):
+    usage = shutil.disk_usage(tmp_path)
+    short = usage._replace(free=outputs.MIN_FREE - 1)
+    monkeypatch.setattr(outputs.shutil, "disk_usage", lambda p: short)
+    with pytest.raises(outputs.OutputPathError, match="KiB free"):
+        outputs.check_folder(tmp_path, "--results")
+    enough = usage._replace(free=outputs.MIN_FREE)
+    monkeypatch.setattr(outputs.shutil, "disk_usage", lambda p: enough)
+    outputs.check_folder(tmp_path, "--results")

@@ -58,3 +58,15 @@ def test_select_breaks_ties_by_loss_and_skips_diverged_and_baselines():
     assert selection.select(more) == "b-plain-265"
     with pytest.raises(RuntimeError, match="every configuration diverged"):
         selection.select(runs.assign(diverged=True))
+
+
+def test_top_configs_are_the_grids_best_by_accuracy_then_loss():
+    runs = runs_table(
+        [("a", "plain", 265, 0.70, 0.5), ("b", "plain", 265, 0.90, 0.6),
+         ("c", "plain", 265, 0.90, 0.4), ("d", "plain", 265, math.nan, 9.0),
+         ("e", "plain", 265, 0.80, 0.5), ("lin", "plain", 265, 0.99, 0.1),
+         ("a", "plain", 1, 0.99, 0.1)]  # another stage: not the grid
+    ).assign(stage=["grid"] * 6 + ["seeds"])  # fmt: skip
+    runs.loc[5, "model"] = "linear"
+    assert selection.top_configs(runs, 3) == ["c", "b", "e"]
+    assert selection.top_configs(runs, 9) == ["c", "b", "e", "a"]
