@@ -5,13 +5,10 @@ import importlib.util
 import re
 from pathlib import Path
 
-import jupytext
 import nbformat
 import pytest
-from nbclient import NotebookClient
 
 from byhand.report.listing import module_table
-from byhand.testing import write_synthetic_cifar10
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "src" / "byhand"
@@ -111,23 +108,20 @@ def _inline_values_cell(exprs: list[str]) -> nbformat.NotebookNode:
     )
 
 
-def test_every_inline_value_evaluates_to_plain_text(tmp_path, monkeypatch):
-    write_synthetic_cifar10(tmp_path / "cifar", 20, 5)
-    monkeypatch.setenv("CIFAR10_ROOT", str(tmp_path / "cifar"))
-    monkeypatch.setenv("BYHAND_SEARCH", "tiny")
-    monkeypatch.setenv("BYHAND_RESULTS", str(tmp_path / "results"))
-    monkeypatch.setenv("BYHAND_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setenv("QUARTO_PROJECT_DIR", str(ROOT))
+def inline_values_cell() -> nbformat.NotebookNode:
+    """The check cell that tests/test_chapters.py appends to its run of
+    report.qmd (one execution of the report for both tests)."""
     text = REPORT.read_text()
     exprs = INLINE.findall(text)
     # every inline value matched (none broken over two lines)
     starts = re.findall(r"(?<!`)`\{python\}", text)  # not ```{python}
     assert len(exprs) == len(starts) > 20
-    nb = jupytext.reads(text, fmt="Rmd")
-    nb.cells.append(_inline_values_cell(exprs))
-    NotebookClient(
-        nb,
-        timeout=600,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(ROOT)}},
-    ).execute()  # raises CellExecutionError naming the bad values
+    return _inline_values_cell(exprs)
+
+
+def test_the_inline_check_fails_on_a_float():
+    cell = _inline_values_cell(["1.5", "'ok'", "3"])
+    namespace: dict = {}
+    with pytest.raises(AssertionError, match=r"1\.5"):
+        exec(cell.source, namespace)
+    exec(_inline_values_cell(["'ok'", "3"]).source, {})
