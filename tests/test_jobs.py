@@ -17,7 +17,7 @@ from torch.utils.data import DataLoader
 
 from byhand import data
 from byhand.search import run as search
-from byhand.search.jobs import Job, Runner, Setting, run_job
+from byhand.search.jobs import Job, Runner, Setting, default_workers, run_job
 
 pytestmark = pytest.mark.task8
 
@@ -252,3 +252,12 @@ def test_ctrl_c_stops_the_workers_without_tracebacks(tmp_path):
         for k in kids:
             if _stat(k):
                 os.kill(k, signal.SIGKILL)
+
+
+@pytest.mark.parametrize("bad", ["abc", "1.5", "0", "-1", "²"])
+def test_a_bad_worker_count_is_a_message_in_the_library(monkeypatch, bad):
+    monkeypatch.setenv("BYHAND_WORKERS", bad)
+    with pytest.raises(ValueError, match=r"BYHAND_WORKERS=.*whole number"):
+        default_workers()
+    monkeypatch.setenv("BYHAND_WORKERS", " 2 ")
+    assert default_workers() == 2

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import re
 import signal
 import threading
 import time
@@ -100,8 +101,17 @@ class Setting:
 
 
 def default_workers() -> int:
-    """``$BYHAND_WORKERS``, else one per CPU core."""
-    return int(os.environ.get("BYHAND_WORKERS") or os.cpu_count() or 1)
+    """``$BYHAND_WORKERS`` (a whole number from 1), else one per core;
+    ValueError naming the fix for any other value."""
+    raw = os.environ.get("BYHAND_WORKERS", "").strip()
+    if not raw:
+        return os.cpu_count() or 1
+    if not re.fullmatch(r"[0-9]+", raw) or int(raw) < 1:
+        raise ValueError(
+            f"BYHAND_WORKERS={raw!r} is not a number of processes; set it "
+            "to a whole number from 1, or unset it (one per core)"
+        )
+    return int(raw)
 
 
 def _model(job: Job, setting: Setting) -> tuple[str, Callable[[], nn.Module]]:
