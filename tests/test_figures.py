@@ -84,16 +84,6 @@ def test_sgd_vs_manual_draws_each_trainers_own_losses(tiny):
     plt.close(fig)
 
 
-def test_learning_curves_draw_the_selected_runs_records(tiny):
-    _, _, result = tiny
-    fig = plots.learning_curves(result)
-    ep = result.epochs[result.epochs["run"] == result.selected]
-    loss, acc = fig.axes
-    assert _lines(loss)["validation (end of epoch)"] == list(ep["val_loss"])
-    assert _lines(acc)["training (running)"] == list(ep["train_acc_running"])
-    plt.close(fig)
-
-
 def test_confusion_figure_shows_true_classes_as_rows(tiny):
     _, _, result = tiny
     changed = dataclasses.replace(
@@ -194,5 +184,6 @@ def test_learning_curves_draw_validation_and_training_apart(tiny):
     assert lines["training (running mean)"] == list(ep["train_loss"])
     assert lines["validation (end of epoch)"] == list(ep["val_loss"])
     assert _lines(acc)["validation (end of epoch)"] == list(ep["val_acc"])
+    assert _lines(acc)["training (running)"] == list(ep["train_acc_running"])
     assert list(ep["val_loss"]) != list(ep["train_loss"])
     plt.close(fig)
