@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import re
 import signal
 import sys
 import threading
@@ -39,6 +38,7 @@ from byhand.search import (
     results,
     run_search,
 )
+from byhand.search.jobs import cores, default_workers
 from byhand.search.outputs import OutputPathError, check_file, check_folder
 from byhand.search.outputs import write_file as write_log
 from byhand.search.results import SearchResult
@@ -58,34 +58,21 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, raised like Ctrl-C so the same clean-up runs."""
 
 
-def cores() -> int:
-    """The CPU cores this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
-
-
 def workers_from_env() -> int:
-    """``$BYHAND_WORKERS`` checked (a whole number >= 1, capped at the
-    cores with a note), else one per core."""
-    raw = os.environ.get("BYHAND_WORKERS", "").strip()
-    if not raw:
-        return cores()
-    if not re.fullmatch(r"[0-9]+", raw) or int(raw) < 1:
-        raise SettingError(
-            f"BYHAND_WORKERS={raw!r} is not a number of processes; set it "
-            f"to a whole number from 1 to {cores()}, or unset it (one per "
-            "core)"
-        )
-    if int(raw) > cores():
+    """`default_workers` (``$BYHAND_WORKERS``, else one per core), a bad
+    value a `SettingError`, capped at the cores with a note."""
+    try:
+        n = default_workers()
+    except ValueError as err:
+        raise SettingError(str(err)) from err
+    if n > cores():
         print(
-            f"note: BYHAND_WORKERS={raw} but this machine has {cores()} "
+            f"note: BYHAND_WORKERS={n} but this machine has {cores()} "
             f"cores; using {cores()}",
             file=sys.stderr,
         )
         return cores()
-    return int(raw)
+    return n
 
 
 def _is_full_data(sizes: dict[str, int]) -> bool:

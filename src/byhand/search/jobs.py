@@ -100,12 +100,20 @@ class Setting:
         )
 
 
+def cores() -> int:
+    """The CPU cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
 def default_workers() -> int:
     """``$BYHAND_WORKERS`` (a whole number from 1), else one per core;
     ValueError naming the fix for any other value."""
     raw = os.environ.get("BYHAND_WORKERS", "").strip()
     if not raw:
-        return os.cpu_count() or 1
+        return cores()
     if not re.fullmatch(r"[0-9]+", raw) or int(raw) < 1:
         raise ValueError(
             f"BYHAND_WORKERS={raw!r} is not a number of processes; set it "
