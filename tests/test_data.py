@@ -125,6 +125,18 @@ def test_dataloaders_are_unshuffled(cifar_root):
     assert torch.equal(first, s.train.tensors[0])
 
 
+def test_loader_gives_dataloaders_batches():
+    """Same tensors, same strides, same last short batch."""
+    ds = torch.utils.data.TensorDataset(torch.randn(21, 3, 2, 2),
+                                        torch.arange(21))  # fmt: skip
+    ours = list(data.loader(ds, 8))
+    theirs = list(torch.utils.data.DataLoader(ds, batch_size=8))
+    assert [len(y) for _, y in ours] == [8, 8, 5]
+    for (x, y), (tx, ty) in zip(ours, theirs, strict=True):
+        assert torch.equal(x, tx) and torch.equal(y, ty)
+        assert x.stride() == tx.stride()
+
+
 @pytest.mark.slow
 def test_real_cifar10_facts(real_cifar10_root):
     root = real_cifar10_root

@@ -29,10 +29,10 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import TensorDataset
 from tqdm.auto import tqdm
 
-from byhand.data import with_flips, with_shifts
+from byhand.data import loader, with_flips, with_shifts
 from byhand.network import MyMLP, linear_baseline
 from byhand.search.pair import PairResult, train_pair
 
@@ -136,8 +136,8 @@ def run_job(
     """Train one job (one thread on the CPU)."""
     train_set = _training_set(setting, job.protocol)
     loaders = {
-        "train": DataLoader(train_set, setting.batch_size, shuffle=False),
-        "val": DataLoader(setting.val, setting.batch_size, shuffle=False),
+        "train": loader(train_set, setting.batch_size),
+        "val": loader(setting.val, setting.batch_size),
     }
     threads, dtype = torch.get_num_threads(), torch.get_default_dtype()
     torch.set_num_threads(1)
