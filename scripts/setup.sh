@@ -2,8 +2,26 @@
 # Create .venv (Python 3.11, 3.12 or 3.13) with the exact pins of
 # requirements.lock and byhand installed in editable mode. Re-running
 # skips what is up to date. PYTHON=/path/to/python picks the interpreter.
+#
+# .venv is a link to a folder outside the project, in
+# ${BYHAND_VENVS:-~/.cache/byhand/venvs}: Quarto 1.10 walks every folder of
+# the project, hidden ones included, for each project it opens (twice a
+# render), and a virtual environment's 50,000 files cost it 5 s each
+# time; it does not follow links.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+venvs=${BYHAND_VENVS:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/byhand/venvs}
+# One per checkout: its name is the project's path, hashed.
+home="$venvs/$(basename "$PWD")-$(pwd -P | sha256sum | cut -c1-12)"
+if [ -L .venv ] && [ "$(readlink .venv)" != "$home" ]; then
+  rm .venv  # a link made for another place
+elif [ -e .venv ] && [ ! -L .venv ]; then
+  echo "Moving the virtual environment out of the project (rebuilt once)."
+  rm -rf .venv
+fi
+mkdir -p "$home"
+[ -L .venv ] || ln -s "$home" .venv
 
 supported() {
   "$1" -c 'import sys; assert (3, 11) <= sys.version_info[:2] <= (3, 13)' \
@@ -64,9 +82,10 @@ want_py=$("$PY" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 if [ -x .venv/bin/python ]; then
   have_py=$(.venv/bin/python -c \
     'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null || true)
-  [ "$have_py" = "$want_py" ] || rm -rf .venv
+  [ "$have_py" = "$want_py" ] || rm .venv/bin/python
 fi
-[ -x .venv/bin/python ] || "$PY" -m venv .venv
+# --clear: whatever was in the folder goes.
+[ -x .venv/bin/python ] || "$PY" -m venv --clear "$home"
 stamp=.venv/.byhand-lock
 want=$(cat requirements.lock pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
