@@ -86,12 +86,8 @@ def _search(
 ) -> SearchResult:
     """Train every stage, select, test once, save."""
     t_start = time.perf_counter()
-    runner = Runner(
-        Setting.of(splits, config),
-        workers=workers,
-        progress=progress,
-        device=device,
-    )
+    runner = Runner(Setting.of(splits, config), workers=workers,
+                    progress=progress, device=device)  # fmt: skip
     with runner:
         jobs, pairs = _train(config, runner)
     runs = _table(jobs, pairs, splits)
@@ -104,12 +100,17 @@ def _search(
         course, device=device.type, batch_size=config.batch_size,
         n_epochs=config.n_epochs, seed=config.seed,
     )  # fmt: skip
+    # Task 10: the selected model on the test set, its one look at it.
+    model = MyMLP(n_in=splits.train.tensors[0][0].numel(),
+                  hidden=config.hidden, n_out=len(splits.classes))  # fmt: skip
+    model.to(device).load_state_dict(best.state_dict)
+    test_loader = dataloaders(splits, config.batch_size)["test"]
     result = SearchResult(
         config=config,
         runs=runs,
         epochs=pd.concat([p.epochs for p in pairs], ignore_index=True),
         selected=selected,
-        test=_test_once(splits, config, best.state_dict, device),
+        test=evaluate_test(model, test_loader, splits.classes),
         log=log,
         folder=folder,
         meta=_meta(splits, config, runs, selected, device, workers),
@@ -208,20 +209,6 @@ def _table(
     row = majority_row(splits.train.tensors[1], splits.val.tensors[1])
     row.update(config=row["run"], stage="grid", protocol="plain")
     return pd.concat([runs, pd.DataFrame([row])], ignore_index=True)
-
-
-def _test_once(
-    splits: CatCarSplits,
-    config: SearchConfig,
-    state_dict: dict[str, torch.Tensor],
-    device: torch.device,
-) -> dict:
-    """Task 10: the selected model on the test set, its one look at it."""
-    n_in = splits.train.tensors[0][0].numel()
-    model = MyMLP(n_in=n_in, hidden=config.hidden, n_out=len(splits.classes))
-    model.to(device).load_state_dict(state_dict)
-    test_loader = dataloaders(splits, config.batch_size)["test"]
-    return evaluate_test(model, test_loader, splits.classes)
 
 
 def _meta(
