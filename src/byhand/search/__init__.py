@@ -1,16 +1,8 @@
 """The experiment of tasks 8-10: train many configurations, select one,
-evaluate it once on the test set.
+evaluate it once on the test set (``python -m byhand.search``).
 
-``configs`` says what a search trains, ``jobs`` runs its training jobs,
-``pair`` trains one configuration with SGD and by hand and compares them
-bit for bit, ``run`` is the search itself, ``selection`` the rule of
-task 9, ``evaluation`` task 10's metrics, ``results`` the saved folder,
-``logformat`` the course's log, ``cli`` the command line
-(``python -m byhand.search``) and ``outputs`` its output paths.
-
-``run_search`` and ``select`` are imported on first use: a module that
-needs only ``logformat`` (``byhand.training``) does not import the whole
-search, which imports ``byhand.training`` back.
+``run_search`` and ``select`` are imported on first use, so that
+``byhand.training`` can import ``logformat`` without the whole search.
 """
 
 import importlib
@@ -48,9 +40,7 @@ _HOME = {
 
 def __getattr__(name: str) -> Any:
     if name not in _HOME:
-        raise AttributeError(
-            f"module 'byhand.search' has no attribute {name!r}"
-        )
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     value = getattr(importlib.import_module(_HOME[name]), name)
     globals()[name] = value
     return value

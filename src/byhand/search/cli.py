@@ -1,18 +1,15 @@
 """The command line of tasks 8-10: ``python -m byhand.search``.
 
 Runs the search (or loads its saved results), prints the tables and
-writes the course-format log.  Every setting, the data and every output
+writes the course-format log; every setting, the data and every output
 path are checked before anything trains.  Exit codes: 0 done, 1 SGD and
-the manual update differ somewhere, 2 a problem with a setting, the
-input or an output path (a message, no traceback), 130 interrupted
-(Ctrl-C), 143 terminated (SIGTERM), 3 anything unexpected (a bug: its
-traceback).
+the manual update differ somewhere, 2 a bad setting, input or output
+path (a message), 130 Ctrl-C, 143 SIGTERM, 3 a bug (its traceback).
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import signal
 import sys
@@ -28,12 +25,11 @@ import torch
 
 from byhand._io import project_root
 from byhand.cifar import FOLDER, resolve_root
-from byhand.data import CatCarSplits, DataError, cache_dir, cat_car_splits
+from byhand.data import DataError, cache_dir, cat_car_splits
 from byhand.report.tables import results_table, test_table
 from byhand.search import (
     PROFILES,
     ProfileError,
-    SearchConfig,
     config_from_env,
     results,
     run_search,
@@ -75,36 +71,29 @@ def workers_from_env() -> int:
     return n
 
 
-def _is_full_data(sizes: dict[str, int]) -> bool:
-    return (sizes["train"] + sizes["val"], sizes["test"]) == FULL_SIZES
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m byhand.search",
         description="Run the hyperparameter search of tasks 8-10 (or load "
         "its saved results) and write the course-format log.",
     )
-    parser.add_argument("--root", help="CIFAR-10 root (else $CIFAR10_ROOT)")
-    parser.add_argument(
+    add = parser.add_argument
+    add("--root", help="CIFAR-10 root (else $CIFAR10_ROOT)")
+    add(
         "--profile",
         choices=sorted(PROFILES),
-        default=None,
         help="search size (default: $BYHAND_SEARCH or 'default')",
     )
-    parser.add_argument("--results", type=Path, help="results folder")
-    parser.add_argument(
+    add("--results", type=Path, help="results folder")
+    add(
         "--log",
         type=Path,
-        default=None,
-        help="where to write the course-format log (default: the "
-        "project's gradient_descent_output.txt, written only by the "
-        "default profile on the full data; always saved with the results)",
+        help="the course-format log (default: the project's "
+        "gradient_descent_output.txt, written only by the default profile "
+        "on the full data; always saved with the results)",
     )
-    parser.add_argument("--force", action="store_true", help="retrain")
-    parser.add_argument(
-        "--no-progress", action="store_true", help="hide progress bars"
-    )
+    add("--force", action="store_true", help="retrain")
+    add("--no-progress", action="store_true", help="hide progress bars")
     return parser
 
 
@@ -140,32 +129,6 @@ def _check_paths(args: argparse.Namespace) -> None:
         )
 
 
-def _check_results(folder: Path, flag: str, force: bool) -> None:
-    """The results root must take a new folder, unless this search's
-    saved one is there to load (a read-only copy loads)."""
-    try:
-        check_folder(folder.parent, flag)
-    except OutputPathError:
-        if force or not folder.is_dir():
-            raise
-
-
-def _log_path(
-    args: argparse.Namespace, config: SearchConfig, splits: CatCarSplits
-) -> Path | None:
-    if args.log is not None:
-        return args.log
-    if config == PROFILES["default"] and _is_full_data(splits.sizes):
-        return project_root() / "gradient_descent_output.txt"
-    return None
-
-
-def _close(fd: int | None) -> None:
-    if fd is not None:
-        with contextlib.suppress(OSError):
-            os.close(fd)
-
-
 def _print_summary(
     result: SearchResult, where: Path | None, seconds: float
 ) -> None:
@@ -193,41 +156,44 @@ def _run(args: argparse.Namespace) -> int:
         args.root, val_fraction=config.val_fraction, seed=config.split_seed
     )
     root, flag = _results_flag(args)
-    # As run_search names its folder (byhand.search.run).
+    # As run_search names its folder: a new one must be writable, a saved
+    # one (unless --force) may be read-only.
     key = results.cache_key(config, f"{splits.checksum}:{splits.seed}")
-    _check_results(root / f"search-{key}", flag, args.force)
-    log = _log_path(args, config, splits)
+    try:
+        check_folder(root, flag)
+    except OutputPathError:
+        if args.force or not (root / f"search-{key}").is_dir():
+            raise
+    log = args.log
+    full = (splits.sizes["train"] + splits.sizes["val"], splits.sizes["test"])
+    if log is None and config == PROFILES["default"] and full == FULL_SIZES:
+        log = project_root() / "gradient_descent_output.txt"
     through = None
     if log is not None:
         through = check_file(log, "--log" if args.log else "the log")
     try:
         result = run_search(
-            splits,
-            config,
-            results_dir=root,
-            force=args.force,
-            progress=False if args.no_progress else None,
-            workers=workers,
-        )
+            splits, config, results_dir=root, force=args.force,
+            progress=False if args.no_progress else None, workers=workers,
+        )  # fmt: skip
         if log is not None:
-            write_log(log, result.log, through)
-            through = None  # closed by write_log
+            write_log(log, result.log, through)  # closes through
+            through = None
     finally:
-        _close(through)
+        if through is not None:
+            os.close(through)
     try:
         _print_summary(result, log, time.perf_counter() - t0)
     except BrokenPipeError:  # `... | head`: the reader has enough
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return DONE if result.meta["all_identical"] else DIFFER
 
 
 @contextmanager
 def _sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM raises `Terminated`, so temporaries and workers are
-    cleaned up as after Ctrl-C (main thread only)."""
+    """SIGTERM raises `Terminated`: clean-up as after Ctrl-C."""
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield  # only the main thread may set a handler
         return
 
     def raise_terminated(signum: int, frame: object) -> None:
@@ -271,7 +237,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         traceback.print_exc()
         _error("unexpected failure (a bug in byhand): the traceback above")
         return UNEXPECTED
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,11 +1,9 @@
-"""What a search trains: `SearchConfig` and its two profiles.
-
-``default`` is the search of the report; ``tiny`` the one the tests and
-quick renders use.  ``$BYHAND_SEARCH`` names one.
-"""
+"""What a search trains: `SearchConfig` and its profiles, ``default``
+(the report's) and ``tiny`` (tests, quick renders)."""
 
 from __future__ import annotations
 
+import itertools
 import os
 from dataclasses import dataclass
 
@@ -26,39 +24,33 @@ class SearchConfig:
     """Everything that determines the search's results (the cache key)."""
 
     seed: int = 265  # torch.manual_seed(seed) before each model, as the course
-    # Three seeds measure a configuration's noise: a mean and a spread.
-    extra_seeds: tuple[int, ...] = (266, 267)
+    extra_seeds: tuple[int, ...] = (266, 267)  # for a mean and a spread
     n_top: int = 2  # best grid configurations retrained from every seed
-    # The protocols beyond the plain training split, each given the best
-    # grid configurations (the first n_flip / n_shift of the top ones):
-    flip: bool = True  # training images + their mirror images
+    # Protocols beyond the plain split, each given the first n_flip /
+    # n_shift best grid configurations: mirrors added...
+    flip: bool = True
     n_flip: int = 1
-    # Training images, mirrors and their one-pixel shifts: ten times the
-    # steps per epoch, which want a smaller step: its learning rate is
-    # the configuration's times this (0.5: an earlier measurement found
-    # lr 0.01 with shifts below lr 0.005); empty: no shift protocol.
+    # ...mirrors and one-pixel shifts added (ten times the steps), at the
+    # configuration's lr times each scale (lr 0.01 was measured worse
+    # than 0.005 there); empty: no shift protocol.
     shift_lr_scale: tuple[float, ...] = (0.5,)
     n_shift: int = 1
     shift_epochs: int = 30
-    # Both trainers, compared bit for bit, on the course's settings, the
-    # baseline and every protocol's course-seed run; also on the rest of
-    # the grid when True (the default search leaves it out for time).
+    # Both trainers compared on the course's settings, the baseline and
+    # each protocol's course-seed run; on the whole grid when True.
     check_whole_grid: bool = False
     batch_size: int = 256
     n_epochs: int = 30
     val_fraction: float = 0.1  # of the official training set
     split_seed: int = 42
     course: tuple[tuple[float, float, float], ...] = COURSE_SETTINGS
-    # The grid: every (lr, momentum, weight decay) of these, below the
-    # course's lr 0.01 where training works best (earlier, wider grids
-    # found lr 0.005-0.02, momentum 0.8-0.9 and weight decay 1e-3-1e-2
-    # best; lr 0.02 reached 0.876-0.914, below lr 0.005's 0.919-0.925,
-    # and gave its time to the shift protocol).
+    # The grid: every (lr, momentum, weight decay) of these (earlier,
+    # wider grids found lr 0.005-0.02, momentum 0.8-0.9, weight decay
+    # 1e-3-1e-2 best; lr 0.005 beat 0.02).
     grid_lr: tuple[float, ...] = (0.005,)
     grid_momentum: tuple[float, ...] = (0.8, 0.9)
     grid_weight_decay: tuple[float, ...] = (0.001, 0.01)
-    # Where training fails: a learning rate far too large (the loss
-    # stalls at ln 2 or diverges) and a weight decay far too strong.
+    # Where training fails: lr far too large, weight decay far too strong.
     probes: tuple[tuple[float, float, float], ...] = (
         (1.0, 0.9, 0.0),
         (0.01, 0.9, 0.1),
@@ -72,19 +64,16 @@ class SearchConfig:
 
     def settings(self) -> list[tuple[str, float, float, float]]:
         """(source, lr, momentum, weight decay): course, grid, probes."""
-        out = [("course", *s) for s in self.course]
-        seen = {s[1:] for s in out}
-        grid = [
-            ("grid", lr, mom, wd)
-            for lr in self.grid_lr
-            for mom in self.grid_momentum
-            for wd in self.grid_weight_decay
-        ]
-        for s in grid + [("probe", *p) for p in self.probes]:
-            if s[1:] not in seen:
-                seen.add(s[1:])
-                out.append(s)
-        return out
+        grid = itertools.product(
+            self.grid_lr, self.grid_momentum, self.grid_weight_decay
+        )
+        out: dict[tuple[float, float, float], str] = {}  # first source wins
+        for source, settings in (
+            ("course", self.course), ("grid", grid), ("probe", self.probes)
+        ):  # fmt: skip
+            for setting in settings:
+                out.setdefault(tuple(setting), source)
+        return [(source, *setting) for setting, source in out.items()]
 
 
 # A search small enough for tests and quick renders; each value shrunk.

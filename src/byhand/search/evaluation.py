@@ -1,5 +1,5 @@
-"""Evaluating a trained model: accuracy and loss on a split (for the
-search's selection) and task 10's test metrics with their uncertainty."""
+"""Evaluating a trained model: accuracy and loss on a split, and task
+10's test metrics with their uncertainty."""
 
 from __future__ import annotations
 
@@ -48,11 +48,8 @@ def evaluate(
 
 @torch.no_grad()
 def dead_relu_fraction(model: nn.Module, loader: Iterable) -> float:
-    """Share of ReLU units that output 0 for every sample of ``loader``.
-
-    A "dead" unit passes no gradient, so it never recovers: a measure of
-    what a too-large learning rate did to a network.  NaN without ReLUs.
-    """
+    """Share of ReLU units that output 0 for every sample of ``loader``
+    (dead: no gradient, never recovering); NaN without ReLUs."""
     alive: dict[int, torch.Tensor] = {}
 
     def hook(module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
@@ -97,10 +94,8 @@ def confusion_matrix(
 def evaluate_test(
     model: nn.Module, test_loader: DataLoader, classes: Sequence[str]
 ) -> dict[str, Any]:
-    """Accuracy with its 95 % CI, confusion matrix, precision and recall.
-
-    Also the test images the model got wrong, most confident first.
-    """
+    """Accuracy with its 95 % CI, confusion matrix, precision, recall and
+    the test images the model got wrong, most confident first."""
     logits, y = predict(model, test_loader)
     prob = torch.softmax(logits, dim=1)
     y_hat = prob.argmax(dim=1)
@@ -111,14 +106,10 @@ def evaluate_test(
         tp = int(cm[c, c])
         predicted = int(cm[:, c].sum())  # column: predicted as c
         actual = int(cm[c, :].sum())  # row: truly c
-        per_class.append(
-            {
-                "class": name,
-                "precision": tp / predicted if predicted else math.nan,
-                "recall": tp / actual if actual else math.nan,
-                "support": actual,
-            }
-        )
+        precision = tp / predicted if predicted else math.nan
+        recall = tp / actual if actual else math.nan
+        per_class.append({"class": name, "precision": precision,
+                          "recall": recall, "support": actual})  # fmt: skip
     wrong = torch.nonzero(y_hat != y).flatten()
     conf = prob[wrong, y_hat[wrong]]
     order = torch.argsort(conf, descending=True)

@@ -1,16 +1,10 @@
-"""Running the search's training jobs, in this process or on several.
+"""Running the search's training jobs, in this process or in workers.
 
-A job trains one configuration from one seed on one protocol (the
-training split as it is, or with its mirror images).  Every job trains
-with one CPU thread, so its result does not depend on how many jobs run
-at once: the number of worker processes changes the speed only.
-Measured on 2 cores (MyMLP, float64; ``benchmarks/run.py workers``):
-eight 30-epoch jobs took 36.0 s in one process with two threads and
-23.4 s in two processes of one thread each, start-up included (1.54x).
-
-Workers are a standard `ProcessPoolExecutor`.  They ignore Ctrl-C (the
-parent stops them) and end themselves within a second of their parent's
-death, however it died.
+Every job trains with one CPU thread, so its result does not depend on
+how many run at once: the worker count changes the speed only (2 cores:
+eight 30-epoch jobs 36.0 s in one process, 23.4 s in two;
+``benchmarks/run.py workers``).  Workers ignore Ctrl-C (the parent stops
+them) and end within a second of their parent's death, however it died.
 """
 
 from __future__ import annotations
@@ -25,10 +19,10 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from functools import lru_cache, partial
 from typing import Any
 
 import torch
-from torch import nn
 from torch.utils.data import TensorDataset
 from tqdm.auto import tqdm
 
@@ -88,8 +82,7 @@ class Setting:
 
     @classmethod
     def of(cls, splits: Any, config: Any) -> Setting:
-        """A search's setting: ``splits`` (`CatCarSplits`) trained as
-        ``config`` (`SearchConfig`) says, in the default dtype."""
+        """``splits`` trained as ``config`` says, in the default dtype."""
         return cls(
             train=splits.train,
             val=splits.val,
@@ -122,27 +115,23 @@ def default_workers() -> int:
     return int(raw)
 
 
-def _model(job: Job, setting: Setting) -> tuple[str, Callable[[], nn.Module]]:
-    """The model's name in runs.csv, and how to build it."""
-    n_in = setting.train.tensors[0][0].numel()
-    if job.model == "linear":
-        return f"linear ({n_in} to 2)", lambda: linear_baseline(n_in, 2)
-    return "MyMLP", lambda: MyMLP(n_in=n_in, hidden=setting.hidden, n_out=2)
-
-
 def run_job(
     job: Job, setting: Setting, device: torch.device | str = "cpu"
 ) -> PairResult:
     """Train one job (one thread on the CPU)."""
-    train_set = _training_set(setting, job.protocol)
     loaders = {
-        "train": loader(train_set, setting.batch_size),
+        "train": loader(_training_set(setting.train, job.protocol),
+                        setting.batch_size),
         "val": loader(setting.val, setting.batch_size),
-    }
+    }  # fmt: skip
+    n_in = setting.train.tensors[0][0].numel()
+    make = partial(MyMLP, n_in=n_in, hidden=setting.hidden, n_out=2)
+    name = "MyMLP"
+    if job.model == "linear":
+        make, name = partial(linear_baseline, n_in, 2), f"linear ({n_in} to 2)"
     threads, dtype = torch.get_num_threads(), torch.get_default_dtype()
     torch.set_num_threads(1)
     torch.set_default_dtype(setting.dtype)
-    name, make = _model(job, setting)
     try:
         return train_pair(
             make, loaders, lr=job.lr, momentum=job.momentum,
@@ -156,35 +145,23 @@ def run_job(
         torch.set_default_dtype(dtype)
 
 
-# The last protocol's training set, built once per process and setting.
-_AUGMENTED: dict[str, Any] = {}
-
-
-def _training_set(setting: Setting, protocol: str) -> TensorDataset:
-    same = _AUGMENTED.get("train") is setting.train
-    if not same or _AUGMENTED.get("protocol") != protocol:
-        _AUGMENTED.clear()  # one augmented copy in memory at a time
-        _AUGMENTED.update(
-            train=setting.train,
-            protocol=protocol,
-            set=PROTOCOLS[protocol](setting.train),
-        )
-    return _AUGMENTED["set"]
+@lru_cache(maxsize=1)  # one augmented copy in memory at a time
+def _training_set(train: TensorDataset, protocol: str) -> TensorDataset:
+    return PROTOCOLS[protocol](train)
 
 
 # In a worker process: the setting every job shares.
 _SETTING: list[Setting] = []
 
 
-def _watch_parent(parent: int) -> None:
-    while os.getppid() == parent:
-        time.sleep(0.2)
-    os._exit(1)  # the parent is gone: nobody wants the result
-
-
 def _init_worker(setting: Setting, parent: int) -> None:
+    def watch_parent() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        os._exit(1)  # the parent is gone: nobody wants the result
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us
-    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    threading.Thread(target=watch_parent, daemon=True).start()
     _SETTING.append(setting)
 
 
@@ -193,12 +170,8 @@ def _work(job: Job) -> PairResult:
 
 
 class Runner:
-    """Runs jobs, in this process or in a pool kept for several calls.
-
-    ``workers`` > 1 trains that many jobs at once in worker processes
-    (CPU only); the results are the same as with one.  Use it as a
-    context manager, so the pool's processes end with the block.
-    """
+    """Runs jobs here, or with ``workers`` > 1 (CPU only) in a pool of
+    worker processes that ends with the ``with`` block."""
 
     def __init__(
         self,
@@ -225,16 +198,13 @@ class Runner:
 
     def __exit__(self, error: type | None, *_: object) -> None:
         pool, self._pool = self._pool, None
-        if pool is None:
-            return
-        if error is None:
+        if pool is not None and error is None:
             pool.shutdown()
-            return
-        # Interrupted or failed: drop the queued jobs, stop the running.
-        processes = list(getattr(pool, "_processes", {}).values())
-        pool.shutdown(wait=False, cancel_futures=True)
-        for process in processes:
-            process.terminate()
+        elif pool is not None:  # interrupted or failed: stop the workers
+            processes = list(getattr(pool, "_processes", {}).values())
+            pool.shutdown(wait=False, cancel_futures=True)
+            for process in processes:
+                process.terminate()
 
     def run(self, jobs: Sequence[Job]) -> list[PairResult]:
         """Every job's result, in the order of ``jobs``."""

@@ -1,8 +1,5 @@
-"""The course's training log format (`gradient_descent_output.txt`).
-
-A writer for each block of the reference file and a parser that reads a
-written file back, so a test can check the file against the records.
-"""
+"""The course's training log format (`gradient_descent_output.txt`):
+a writer for each block and a parser for tests to read a log back."""
 
 from __future__ import annotations
 
@@ -31,50 +28,32 @@ def loss_line(when: datetime, epoch: int, loss: float) -> str:
 
 def logged_epochs(n_epochs: int) -> list[int]:
     """The epochs the course prints: 1, 5, 10, ..., n_epochs."""
-    return [
-        e
-        for e in range(1, n_epochs + 1)
-        if e == 1 or e % 5 == 0 or e == n_epochs
-    ]
+    epochs = range(1, n_epochs + 1)
+    return [e for e in epochs if e == 1 or e % 5 == 0 or e == n_epochs]
 
 
 def global_header(
     device: str, batch_size: int, n_epochs: int, loss_fn: str, seed: int
 ) -> str:
-    return "\n".join(
-        [
-            f"Training on device {device}.",
-            "",
-            "   Global parameters:",
-            f"batch_size =  {batch_size}",
-            f"n_epoch =  {n_epochs}",
-            f"loss_fn =  {loss_fn}",
-            f"seed =  {seed}",
-        ]
+    return (
+        f"Training on device {device}.\n\n   Global parameters:\n"
+        f"batch_size =  {batch_size}\nn_epoch =  {n_epochs}\n"
+        f"loss_fn =  {loss_fn}\nseed =  {seed}"
     )
 
 
 def config_header(lr: float, momentum: float, weight_decay: float) -> str:
-    return "\n".join(
-        [
-            SEPARATOR,
-            "   Current parameters:",
-            f"lr =  {lr:g}",
-            f"mom =  {momentum:g}",
-            f"decay =  {weight_decay:g}",
-        ]
+    return (
+        f"{SEPARATOR}\n   Current parameters:\nlr =  {lr:g}\n"
+        f"mom =  {momentum:g}\ndecay =  {weight_decay:g}"
     )
 
 
 def accuracies_block(train_acc: float, val_acc: float) -> str:
-    return "\n".join(
-        [
-            " --- Accuracies ---",
-            "Training",
-            f"Accuracy: {train_acc:.2f}",
-            "Validation",
-            f"Accuracy: {val_acc:.2f}",
-        ]
+    return (
+        " --- Accuracies ---\nTraining\n"
+        f"Accuracy: {train_acc:.2f}\nValidation\n"
+        f"Accuracy: {val_acc:.2f}"
     )
 
 
@@ -87,8 +66,7 @@ def parse_log(text: str) -> list[dict[str, Any]]:
     configs: list[dict[str, Any]] = []
     block: dict[str, Any] | None = None
     pending: str | None = None
-    for raw in text.splitlines():
-        line = raw.rstrip("\n")
+    for line in text.splitlines():
         if line == SEPARATOR:
             configs.append({})
             block = None
@@ -132,10 +110,6 @@ def course_log(
             if hist.diverged:
                 parts.append(hist.message)
             else:
-                parts.append(
-                    accuracies_block(
-                        p.final["train_acc" + suffix],
-                        p.final["val_acc" + suffix],
-                    )
-                )
+                acc = [p.final[f"{s}_acc{suffix}"] for s in ("train", "val")]
+                parts.append(accuracies_block(*acc))
     return "\n".join(parts) + "\n"

@@ -1,18 +1,11 @@
-"""The command's output paths: checked before anything trains, written safely.
-
-A path is refused with a `OutputPathError` (exit 2 from the command) when it
-cannot take what will be written there: a folder where a file is meant,
-a file where a folder is meant, no write permission, too little space.
-A symlink is never replaced: its target is written.  A character device
-(``/dev/null``, a terminal) or a FIFO that someone reads is written
-through, never replaced; anything else that is not a regular file is
-refused.
-"""
+"""The command's output paths: checked before anything trains (else an
+`OutputPathError`, exit 2), written safely.  A symlink's target is
+written; a device (``/dev/null``) or a FIFO someone reads is written
+through, never replaced; any other non-regular file is refused."""
 
 from __future__ import annotations
 
 import errno
-import fcntl
 import os
 import shutil
 import stat
@@ -32,32 +25,16 @@ class OutputPathError(ValueError):
 
 def _kind(mode: int) -> str | None:
     """None for a regular file, else what the path is instead."""
-    if stat.S_ISREG(mode):
-        return None
-    if stat.S_ISDIR(mode):
-        return "folder"
-    if stat.S_ISCHR(mode):
-        return "device"
-    if stat.S_ISFIFO(mode):
-        return "FIFO"
-    return "socket or block device"
-
-
-def _open_through(path: Path) -> int:
-    """Open a device or FIFO for writing without blocking on it."""
-    fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
-    flags = fcntl.fcntl(fd, fcntl.F_GETFL)
-    fcntl.fcntl(fd, fcntl.F_SETFL, flags & ~os.O_NONBLOCK)
-    return fd
+    kinds = {stat.S_ISREG: None, stat.S_ISDIR: "folder",
+             stat.S_ISCHR: "device", stat.S_ISFIFO: "FIFO"}  # fmt: skip
+    test = next((t for t in kinds if t(mode)), None)
+    return kinds[test] if test else "socket or block device"
 
 
 def check_file(path: Path, flag: str) -> int | None:
-    """Raise `OutputPathError` unless ``path`` can take a written file.
-
-    A device or FIFO is opened now and its descriptor returned, for
-    `write_file` to write through at the end (closing it earlier would
-    end a FIFO's reader).
-    """
+    """Raise `OutputPathError` unless ``path`` can take a written file;
+    a device or FIFO is opened now, its descriptor returned for
+    `write_file` (closing it earlier would end a FIFO's reader)."""
     path = Path(path)
     try:
         kind = _kind(path.stat().st_mode) if path.exists() else None
@@ -66,8 +43,10 @@ def check_file(path: Path, flag: str) -> int | None:
                 f"{flag} {path} is a folder; name a file in it, e.g. "
                 f"{path / 'gradient_descent_output.txt'}"
             )
-        if kind in ("device", "FIFO"):
-            return _open_through(path)  # written through, not replaced
+        if kind in ("device", "FIFO"):  # written through, not replaced
+            fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)  # no waiting
+            os.set_blocking(fd, True)
+            return fd
         if kind is not None:
             raise OutputPathError(
                 f"{flag} {path} is a {kind}, not a regular file; name a file"

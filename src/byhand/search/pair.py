@@ -1,10 +1,5 @@
-"""Tasks 5-7: one configuration trained with SGD and by hand, compared.
-
-Both trainers start from the same seed; after every epoch the manual
-run's parameters are compared with the SGD run's, float for float.
-Long because (about 330 lines) the record of a pair (`PairResult`, its
-row of runs.csv) and the small steps that fill it are read together.
-"""
+"""Tasks 5-7: one configuration trained with SGD and by hand, from one
+seed, their parameters compared float for float after every epoch."""
 
 from __future__ import annotations
 
@@ -34,7 +29,7 @@ RUN_COLUMNS = (
 )  # fmt: skip
 
 
-@dataclass
+@dataclass(kw_only=True)
 class PairResult:
     """One configuration trained with SGD and by hand."""
 
@@ -61,16 +56,14 @@ class PairResult:
     def row(self) -> dict[str, Any]:
         """This run as one row of runs.csv (`RUN_COLUMNS`)."""
         losses = self.sgd.losses
-        derived = {
+        fields = {
+            **vars(self),
             **self.final,  # train_acc, val_acc, val_loss, dead_relu
             "diverged": self.sgd.diverged,
             "epochs_run": len(losses),
             "final_train_loss": losses[-1] if losses else math.nan,
         }
-        return {
-            c: derived[c] if c in derived else getattr(self, c)
-            for c in RUN_COLUMNS
-        }
+        return {c: fields[c] for c in RUN_COLUMNS}
 
 
 def majority_row(y_train: torch.Tensor, y_val: torch.Tensor) -> dict:
@@ -94,18 +87,52 @@ def majority_row(y_train: torch.Tensor, y_val: torch.Tensor) -> dict:
 
 
 def bitwise_diff(a: torch.Tensor, b: torch.Tensor) -> float:
-    """0.0 when a and b hold the same floats, NaN for NaN included
-    (``torch.equal`` calls two NaNs different); else the largest
-    absolute difference (inf where only one side is NaN or inf)."""
+    """0.0 when a and b hold the same floats, NaN against NaN included;
+    else the largest absolute difference (inf where one side is NaN)."""
     a, b = a.detach(), b.detach()
     if a.shape != b.shape:
         return math.inf
-    # inf == inf holds; NaN against NaN is counted as the same float too.
     same = (a == b) | (torch.isnan(a) & torch.isnan(b))
     if bool(same.all()):
         return 0.0
     diff = torch.where(same, 0.0, (a - b).abs())
     return diff.nan_to_num(nan=math.inf).max().item()
+
+
+@dataclass
+class _Trained:
+    """One trainer's run and what was recorded after each epoch."""
+
+    model: nn.Module
+    history: History
+    seconds: float  # training alone
+    log: str  # the course's log lines
+    per_epoch: list  # SGD: the parameters; manual: the diffs from them
+    val: list[dict[str, float]]  # SGD: validation loss and accuracy
+
+
+def _timed(
+    trainer: Callable[..., History],
+    args: tuple,
+    after_epoch: Callable[[int, nn.Module], None],
+    per_epoch: list,
+    val: list[dict[str, float]],
+) -> _Trained:
+    """``trainer(*args)`` (``args[2]`` the model), timed without
+    ``after_epoch``, which fills ``per_epoch`` and ``val``."""
+    overhead = 0.0
+
+    def on_epoch(epoch: int, model: nn.Module, loss: float) -> None:
+        nonlocal overhead
+        t = time.perf_counter()
+        after_epoch(epoch, model)
+        overhead += time.perf_counter() - t
+
+    log = io.StringIO()
+    t0 = time.perf_counter()
+    history = trainer(*args, progress=False, log=log, on_epoch=on_epoch)
+    seconds = time.perf_counter() - t0 - overhead
+    return _Trained(args[2], history, seconds, log.getvalue(), per_epoch, val)
 
 
 def train_pair(
@@ -121,119 +148,70 @@ def train_pair(
     model_name: str = "MyMLP",
     source: str = "grid",
     device: torch.device | str = "cpu",
-    progress: bool = False,
     check: bool = True,
-    tick: Callable[[], None] | None = None,
     manual_trainer: Callable[..., History] = train_manual_update,
 ) -> PairResult:
     """Train one configuration with SGD and by hand; compare bit for bit.
 
     After every epoch: the SGD run's validation loss and accuracy, and the
-    `bitwise_diff` of both runs' parameters. ``check=False`` trains SGD
-    only (``identical`` and ``checked`` False); ``tick()`` runs after every
-    epoch of either trainer; another ``manual_trainer`` shows a test that
-    the check fails.
+    `bitwise_diff` of both runs' parameters.  ``check=False`` trains SGD
+    only; another ``manual_trainer`` shows a test that the check fails.
     """
-    setup = _Setup(
-        make_model=make_model,
-        loaders=loaders,
-        hyper={"lr": lr, "momentum": momentum, "weight_decay": weight_decay},
-        n_epochs=n_epochs,
-        seed=seed,
-        device=device,
-        progress=progress,
-        tick=tick,
-    )
+
+    def fresh_model() -> nn.Module:
+        torch.manual_seed(seed)  # section 3.3: same seed, same init
+        return make_model().to(device)
+
+    hyper = {"lr": lr, "momentum": momentum, "weight_decay": weight_decay}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DivergenceWarning)
-        sgd = _train_sgd(setup)
-        manual = _train_manual(setup, sgd, manual_trainer) if check else None
-    return _result(
-        setup, sgd, manual, run=run, model=model_name, source=source
-    )
+        sgd = _train_sgd(fresh_model(), loaders, hyper, n_epochs)
+        manual = None
+        if check:
+            args = (n_epochs, lr, fresh_model(), nn.CrossEntropyLoss(),
+                    loaders["train"], weight_decay, momentum)  # fmt: skip
+            diffs: list[float] = []
+            after = _diff_from(sgd, diffs)
+            manual = _timed(manual_trainer, args, after, diffs, [])
+    return PairResult(
+        run=run, model=model_name, source=source, **hyper, seed=seed,
+        checked=manual is not None, sgd=sgd.history,
+        manual=manual.history if manual else History(),
+        epochs=_epochs_table(run, sgd, manual), **_verdict(sgd, manual),
+        final=_final_metrics(sgd, manual, loaders), seconds_sgd=sgd.seconds,
+        seconds_manual=manual.seconds if manual else math.nan,
+        state_dict={k: v.detach().cpu().clone()
+                    for k, v in sgd.model.state_dict().items()},
+        log_sgd=sgd.log, log_manual=manual.log if manual else "",
+    )  # fmt: skip
 
 
-@dataclass(frozen=True)
-class _Setup:
-    """What both trainers of a pair share."""
-
-    make_model: Callable[[], nn.Module]
-    loaders: dict[str, DataLoader]
-    hyper: dict[str, float]  # lr, momentum, weight_decay
-    n_epochs: int
-    seed: int
-    device: torch.device | str
-    progress: bool
-    tick: Callable[[], None] | None
-
-    def fresh_model(self) -> nn.Module:
-        torch.manual_seed(self.seed)  # section 3.3: same seed, same init
-        return self.make_model().to(self.device)
-
-    def timed(
-        self,
-        trainer: Callable[..., History],
-        args: tuple,
-        after_epoch: Callable[[int, nn.Module], None],
-    ) -> tuple[History, float, str]:
-        """``trainer(*args)``: its history, its seconds without the time
-        of ``after_epoch`` and ``tick`` (training alone), its log."""
-        overhead = 0.0
-
-        def on_epoch(epoch: int, model: nn.Module, loss: float) -> None:
-            nonlocal overhead
-            t = time.perf_counter()
-            after_epoch(epoch, model)
-            if self.tick is not None:
-                self.tick()
-            overhead += time.perf_counter() - t
-
-        log = io.StringIO()
-        t0 = time.perf_counter()
-        history = trainer(
-            *args, progress=self.progress, log=log, on_epoch=on_epoch
-        )
-        seconds = time.perf_counter() - t0 - overhead
-        return history, seconds, log.getvalue()
-
-
-@dataclass
-class _Trained:
-    """One trainer's run and what was recorded after each epoch."""
-
-    model: nn.Module
-    history: History
-    seconds: float  # training alone
-    log: str  # the course's log lines
-    per_epoch: list = field(default_factory=list)  # parameters or diffs
-    val: list[dict[str, float]] = field(default_factory=list)
-
-
-def _train_sgd(setup: _Setup) -> _Trained:
+def _train_sgd(
+    model: nn.Module,
+    loaders: dict[str, DataLoader],
+    hyper: dict[str, float],
+    n_epochs: int,
+) -> _Trained:
     """`train` with torch.optim.SGD; after every epoch, the parameters and
     the validation loss and accuracy."""
-    model = setup.fresh_model()
-    optimizer = torch.optim.SGD(model.parameters(), **setup.hyper)
     loss_fn = nn.CrossEntropyLoss()
     states: list[list[torch.Tensor]] = []
     val: list[dict[str, float]] = []
 
     def after_epoch(epoch: int, model: nn.Module) -> None:
         states.append([p.detach().clone() for p in model.parameters()])
-        val.append(evaluate(model, setup.loaders["val"], loss_fn))
+        val.append(evaluate(model, loaders["val"], loss_fn))
 
-    args = (setup.n_epochs, optimizer, model, loss_fn, setup.loaders["train"])
-    history, seconds, log = setup.timed(train, args, after_epoch)
-    return _Trained(model, history, seconds, log, per_epoch=states, val=val)
+    optimizer = torch.optim.SGD(model.parameters(), **hyper)
+    args = (n_epochs, optimizer, model, loss_fn, loaders["train"])
+    return _timed(train, args, after_epoch, states, val)
 
 
-def _train_manual(
-    setup: _Setup, sgd: _Trained, manual_trainer: Callable[..., History]
-) -> _Trained:
-    """``manual_trainer`` from the same seed; after every epoch, the
-    `bitwise_diff` of its parameters from the SGD run's."""
-    model = setup.fresh_model()
-    diffs: list[float] = []
+def _diff_from(
+    sgd: _Trained, diffs: list[float]
+) -> Callable[[int, nn.Module], None]:
+    """After each manual epoch: the `bitwise_diff` of its parameters from
+    the SGD run's, appended to ``diffs``."""
 
     def after_epoch(epoch: int, model: nn.Module) -> None:
         if epoch > len(sgd.per_epoch):
@@ -242,45 +220,14 @@ def _train_manual(
         params = zip(sgd.per_epoch[epoch - 1], model.parameters(), strict=True)
         diffs.extend(bitwise_diff(a, b) for a, b in params)
 
-    h, loss_fn = setup.hyper, nn.CrossEntropyLoss()
-    args = (setup.n_epochs, h["lr"], model, loss_fn, setup.loaders["train"])
-    args += (h["weight_decay"], h["momentum"])
-    history, seconds, log = setup.timed(manual_trainer, args, after_epoch)
-    return _Trained(model, history, seconds, log, per_epoch=diffs)
+    return after_epoch
 
 
-def _result(
-    setup: _Setup, sgd: _Trained, manual: _Trained | None, **names: str
-) -> PairResult:
-    """The pair's `PairResult`; ``names`` are its run, model and source."""
-    identical, max_abs_diff = _verdict(sgd, manual)
-    return PairResult(
-        **names,
-        **setup.hyper,
-        seed=setup.seed,
-        checked=manual is not None,
-        sgd=sgd.history,
-        manual=manual.history if manual else History(),
-        epochs=_epochs_table(names["run"], sgd, manual),
-        identical=identical,
-        max_abs_diff=max_abs_diff,
-        final=_final_metrics(sgd, manual, setup.loaders),
-        seconds_sgd=sgd.seconds,
-        seconds_manual=manual.seconds if manual else math.nan,
-        state_dict={
-            k: v.detach().cpu().clone()
-            for k, v in sgd.model.state_dict().items()
-        },
-        log_sgd=sgd.log,
-        log_manual=manual.log if manual else "",
-    )
-
-
-def _verdict(sgd: _Trained, manual: _Trained | None) -> tuple[bool, float]:
-    """(identical, largest difference): every epoch's parameters, the
-    final ones, the losses and the divergence must all agree."""
+def _verdict(sgd: _Trained, manual: _Trained | None) -> dict[str, Any]:
+    """identical and max_abs_diff: every epoch's parameters, the final
+    ones, the losses and the divergence must all agree."""
     if manual is None:
-        return False, math.nan  # SGD only: nothing checked
+        return {"identical": False, "max_abs_diff": math.nan}  # SGD only
     final = zip(sgd.model.parameters(), manual.model.parameters(), strict=True)
     diffs = manual.per_epoch + [bitwise_diff(a, b) for a, b in final]
     # Equal loss lists also mean both runs lasted the same epochs.
@@ -289,7 +236,7 @@ def _verdict(sgd: _Trained, manual: _Trained | None) -> tuple[bool, float]:
         and sgd.history.diverged == manual.history.diverged
         and all(d == 0.0 for d in diffs)
     )
-    return identical, max(diffs, default=0.0)
+    return {"identical": identical, "max_abs_diff": max(diffs, default=0.0)}
 
 
 def _epochs_table(

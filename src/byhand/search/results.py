@@ -1,13 +1,8 @@
-"""A search's results folder: where it is, how it is saved and loaded.
-
-A folder ``search-<key>`` holds ``runs.csv``, ``epochs.csv``,
-``test.json``, ``model.pt`` (the selected model), ``meta.json``, the
-course-format log and, written last, ``manifest.json``: the search's key,
-its configuration and the sha256 of every other file.  The key digests
-everything that determines the results, so a second search with the same
-inputs loads them instead of retraining; a folder that is not exactly
-what this search wrote is reported and retrained.
-"""
+"""A search's results folder ``search-<key>``: where it is, saved and
+loaded.  The key digests everything that determines the results, so the
+same search loads them; ``manifest.json``, written last, holds the key,
+the configuration and every file's sha256, so a folder that is not
+exactly what this search wrote is reported and retrained."""
 
 from __future__ import annotations
 
@@ -96,12 +91,12 @@ class SearchResult:
         return self.runs.set_index("run").loc[self.selected]
 
     def grid_runs(self) -> pd.DataFrame:
-        """The grid stage: every configuration once, from the course's
-        seed, on the plain training split (and the baselines)."""
+        """Every configuration once, from the course's seed, on the plain
+        training split (and the baselines)."""
         return self.runs[self.runs["stage"] == "grid"]
 
 
-def _as_json(config: Any) -> Any:
+def _as_json(config: Any) -> Any:  # tuples become lists, as when read
     return json.loads(json.dumps(dataclasses.asdict(config)))
 
 
@@ -111,8 +106,8 @@ def _sha256(path: Path) -> str:
 
 
 def save(result: SearchResult, state_dict: dict[str, torch.Tensor]) -> None:
-    """Write every file into a temporary folder, the manifest last, then
-    rename it to ``result.folder`` (``search-<key>``)."""
+    """Write every file, the manifest last, into a temporary folder
+    renamed to ``result.folder`` at the end."""
 
     def fill(tmp: Path) -> None:
         result.runs.to_csv(tmp / "runs.csv", index=False)
@@ -202,13 +197,10 @@ def load_model(result: SearchResult) -> MyMLP:
 
 @contextlib.contextmanager
 def locked(folder: Path) -> Iterator[OSError | None]:
-    """Hold an exclusive lock on ``folder`` (a ``.lock`` file beside it).
-
-    Concurrent searches of one key wait for each other instead of racing;
-    the one holding the lock also removes what a killed writer left.
-    Yields None; where the lock cannot be created (a read-only folder),
-    the error, without a lock: reading is then safe, writing is not.
-    """
+    """Lock ``folder`` (a ``.lock`` file beside it): searches of one key
+    wait for each other, and the holder removes what a killed writer
+    left.  Yields None, or the error where no lock can be created (a
+    read-only folder: reading is then safe, writing is not)."""
     lock = folder.parent / f".{folder.name}.lock"
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)

@@ -1,25 +1,13 @@
 """Tasks 8-9: the hyperparameter search and the selection of one model.
 
-Three stages, all on the validation split (the test set stays out):
-
-1. **grid**: every configuration (the course's six settings, a denser
-   grid where training works, two probes of where it fails) trained from
-   the course's seed with `train` and with `train_manual_update`, which
-   must agree bit for bit (`byhand.search.pair`); plus a linear baseline.
-2. **seeds**: the ``n_top`` best configurations of stage 1, trained again
-   from each of ``extra_seeds`` (torch.optim.SGD only), to measure how
-   much validation accuracy moves with the initialization alone.
-3. **flip** and **shift**: the best configurations on two more
-   protocols, the training split plus its mirror images
-   (`byhand.data.with_flips`), and plus mirrors and one-pixel shifts
-   (`byhand.data.with_shifts`, with its own learning rates), from every
-   seed; each course-seed run is trained both ways and compared too.
-
-Selection is automatic (`byhand.search.selection`): the highest mean validation
-accuracy over the seeds.  The selected configuration's course-seed model
-is evaluated once on the test set (`byhand.search.evaluation`).
-Everything is saved in a results folder (`byhand.search.results`) that a second
-call loads.
+All stages train on the training split and are judged on validation:
+**grid** (every configuration from the course's seed, SGD and by hand
+compared bit for bit, `byhand.search.pair`, plus a linear baseline),
+**seeds** (the best again from ``extra_seeds``, SGD only), then **flip**
+and **shift** (the best on mirrored, and mirrored and shifted, images,
+`byhand.data.with_flips` / `with_shifts`).  `byhand.search.selection`
+picks a run; its model sees the test set once; a results folder
+(`byhand.search.results`) keeps it all for the next call.
 """
 
 from __future__ import annotations
@@ -60,11 +48,9 @@ def run_search(
 ) -> SearchResult:
     """Train, compare, select and evaluate; or load the saved results.
 
-    The test set is evaluated once, for the selected model only.  Saved
-    results that are not exactly what this search wrote are reported with
-    a warning and retrained.  ``workers`` processes train at once on the
-    CPU (default: one per core, or ``$BYHAND_WORKERS``); the results do
-    not depend on it.  `results.ResultsPathError` if they cannot be saved.
+    Saved results that are not exactly what this search wrote are
+    retrained with a warning.  ``workers`` processes train at once on the
+    CPU (default: `default_workers`); the results do not depend on it.
     """
     config = config or SearchConfig()
     progress = sys.stderr.isatty() if progress is None else progress
@@ -75,28 +61,19 @@ def run_search(
     root = Path(results_dir) if results_dir else results.results_root()
     folder = root / f"search-{key}"
     with results.locked(folder) as problem:
-        saved = None if force else _saved(folder, config)
-        if saved is not None:
-            return saved
+        if folder.exists() and not force:
+            try:
+                return results.load(folder, config)
+            except results.ResultsError as err:
+                warnings.warn(
+                    f"saved results in {folder} fail a check ({err}); "
+                    "they are not used",
+                    stacklevel=2,
+                )
         if problem is not None:  # a read-only folder, say
             raise results.unwritable(root, problem)
         workers = workers or default_workers()
         return _search(splits, config, folder, progress, device, workers)
-
-
-def _saved(folder: Path, config: SearchConfig) -> SearchResult | None:
-    """The saved results, if they are whole and this search's."""
-    if not folder.exists():
-        return None
-    try:
-        return results.load(folder, config)
-    except results.ResultsError as err:
-        warnings.warn(
-            f"saved results in {folder} fail a check ({err}); they are "
-            "not used",
-            stacklevel=3,
-        )
-        return None
 
 
 def _search(
@@ -109,12 +86,8 @@ def _search(
 ) -> SearchResult:
     """Train every stage, select, test once, save."""
     t_start = time.perf_counter()
-    runner = Runner(
-        Setting.of(splits, config),
-        workers=workers,
-        progress=progress,
-        device=device,
-    )
+    runner = Runner(Setting.of(splits, config), workers=workers,
+                    progress=progress, device=device)  # fmt: skip
     with runner:
         jobs, pairs = _train(config, runner)
     runs = _table(jobs, pairs, splits)
@@ -127,12 +100,17 @@ def _search(
         course, device=device.type, batch_size=config.batch_size,
         n_epochs=config.n_epochs, seed=config.seed,
     )  # fmt: skip
+    # Task 10: the selected model on the test set, its one look at it.
+    model = MyMLP(n_in=splits.train.tensors[0][0].numel(),
+                  hidden=config.hidden, n_out=len(splits.classes))  # fmt: skip
+    model.to(device).load_state_dict(best.state_dict)
+    test_loader = dataloaders(splits, config.batch_size)["test"]
     result = SearchResult(
         config=config,
         runs=runs,
         epochs=pd.concat([p.epochs for p in pairs], ignore_index=True),
         selected=selected,
-        test=_test_once(splits, config, best.state_dict, device),
+        test=evaluate_test(model, test_loader, splits.classes),
         log=log,
         folder=folder,
         meta=_meta(splits, config, runs, selected, device, workers),
@@ -145,12 +123,9 @@ def _search(
 def _train(
     config: SearchConfig, runner: Runner
 ) -> tuple[list[Job], list[PairResult]]:
-    """Stage 1 (grid), then the other stages on its best.
-
-    The best configurations' grid runs are trained by hand too when the
-    grid left them to SGD alone (the same seed gives the same SGD run):
-    the selected model is always one both trainers agree on.
-    """
+    """The grid, then the other stages on its best; their grid runs are
+    retrained by hand too where the grid trained SGD alone, so the
+    selected model is always one both trainers agree on."""
     grid = _grid_jobs(config)
     pairs = runner.run(grid)
     n = max(config.n_top, config.n_flip, config.n_shift)
@@ -182,9 +157,8 @@ def _grid_jobs(config: SearchConfig) -> list[Job]:
 def _repeat_jobs(
     config: SearchConfig, grid: list[Job], top: list[str]
 ) -> list[Job]:
-    """The best configurations again: from every extra seed (SGD only),
-    and on the flip and shift protocols from every seed (the course's
-    seed checked)."""
+    """The best configurations from every extra seed (SGD only), and on
+    the flip and shift protocols from every seed (the course's checked)."""
     by_id = {j.config: j for j in grid}
     again = dataclasses.replace
     seeds = [
@@ -207,9 +181,8 @@ def _repeat_jobs(
 
 
 def _shift_configs(config: SearchConfig, top: list[Job]) -> list[Job]:
-    """The shift protocol's configurations: the best grid ones at each
-    of ``shift_lr_scale`` times their learning rate (a new configuration
-    when the rate changes)."""
+    """The best grid configurations at ``shift_lr_scale`` times their
+    learning rate (a new configuration when the rate changes)."""
     out = []
     for job in top[: config.n_shift]:
         for scale in config.shift_lr_scale:
@@ -236,20 +209,6 @@ def _table(
     row = majority_row(splits.train.tensors[1], splits.val.tensors[1])
     row.update(config=row["run"], stage="grid", protocol="plain")
     return pd.concat([runs, pd.DataFrame([row])], ignore_index=True)
-
-
-def _test_once(
-    splits: CatCarSplits,
-    config: SearchConfig,
-    state_dict: dict[str, torch.Tensor],
-    device: torch.device,
-) -> dict:
-    """Task 10: the selected model on the test set, its one look at it."""
-    n_in = splits.train.tensors[0][0].numel()
-    model = MyMLP(n_in=n_in, hidden=config.hidden, n_out=len(splits.classes))
-    model.to(device).load_state_dict(state_dict)
-    test_loader = dataloaders(splits, config.batch_size)["test"]
-    return evaluate_test(model, test_loader, splits.classes)
 
 
 def _meta(

@@ -1,12 +1,4 @@
-"""Task 9: which configuration wins, by validation accuracy over seeds.
-
-The rule, stated once: among the configurations trained with the most
-seeds (all configurations when none has extra seeds), on either
-protocol, none of whose seeds diverged, take the highest mean validation
-accuracy over the seeds; ties go to the lower mean validation loss, then
-to the earlier configuration.  Baselines are never candidates.  The
-selected model is that configuration's run from the course's seed.
-"""
+"""Task 9: which configuration wins, by validation accuracy over seeds."""
 
 from __future__ import annotations
 
@@ -14,11 +6,8 @@ import pandas as pd
 
 
 def seed_stats(runs: pd.DataFrame) -> pd.DataFrame:
-    """Validation accuracy over seeds, per (config, protocol) of MyMLP.
-
-    Columns: n (seeds), mean, sd (NaN for one seed), min, max, mean
-    validation loss, diverged (any seed), and the configuration's order.
-    """
+    """Validation accuracy over seeds per (config, protocol) of MyMLP:
+    n, mean, sd, min, max, mean val_loss, diverged (any seed), order."""
     mlp = runs[runs["model"] == "MyMLP"]
     g = mlp.groupby(["config", "protocol"], sort=False)
     stats = g.agg(
@@ -35,11 +24,10 @@ def seed_stats(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def select(runs: pd.DataFrame, seed: int = 265) -> str:
-    """The run id of the selected model (see the module's docstring).
-
-    Candidates are the configurations trained with the most seeds (all
-    of them when no configuration has extra seeds) on either protocol,
-    none of whose seeds diverged.  Baselines are never candidates.
+    """The run id of the selected model: among the MyMLP configurations
+    (on either protocol) trained with the most seeds, none diverged, the
+    highest mean validation accuracy over the seeds (ties: the lower mean
+    validation loss, then the earlier); its run from the course's seed.
     """
     stats = seed_stats(runs)
     full = stats[(stats["n"] == stats["n"].max()) & ~stats["diverged"]]
