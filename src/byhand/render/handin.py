@@ -53,8 +53,8 @@ Re-running the notebooks (Python 3.11, 3.12 or 3.13), in this folder:
   python3 -m venv .venv
   .venv/bin/python -m pip install -r requirements.lock
   .venv/bin/python -m pip install --no-deps -e .
-  .venv/bin/jupyter nbconvert --to notebook --execute --inplace \\
-      backpropagation.ipynb gradient_descent.ipynb
+  .venv/bin/jupyter execute --inplace backpropagation.ipynb
+  .venv/bin/jupyter execute --inplace gradient_descent.ipynb
 
 gradient_descent.ipynb downloads CIFAR-10 into data/ (or reads a copy:
 CIFAR10_ROOT=/path/to/root, the folder holding cifar-10-batches-py/)
