@@ -12,7 +12,7 @@ if ! command -v quarto >/dev/null; then
   .venv/bin/python -m pip install -q quarto-cli
 fi
 has_latex() {
-  command -v xelatex >/dev/null || command -v lualatex >/dev/null && return 0
+  command -v pdflatex >/dev/null && return 0
   # Quarto's own TinyTeX (listed as "Up to date" or with a version).
   quarto list tools 2>/dev/null | grep -i 'tinytex' \
     | grep -qvi 'not installed'
