@@ -88,7 +88,8 @@ def sgd_vs_manual(
     result: SearchResult, source: str = "course", ncols: int = 3
 ) -> Figure:
     """Training loss per epoch, torch.optim.SGD and manual, overlaid."""
-    runs = result.grid_runs().query("source == @source")
+    runs = result.grid_runs()
+    runs = runs[runs["source"] == source]
     fig, axes = _panels(len(runs), ncols, (4.0, 3.0))
     for ax, (_, row) in zip(axes, runs.iterrows(), strict=False):
         ep = result.epochs[result.epochs["run"] == row["run"]]

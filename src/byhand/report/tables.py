@@ -22,9 +22,8 @@ TASKS_5_TO_7 = (
 def label_rows(table: pd.DataFrame, column: str | None = None) -> pd.DataFrame:
     """Rows labelled by ``column`` (else the index), named in the header.
 
-    pandas prints an index's name on a header row of its own, above the
-    body; named as the columns' axis instead, it stands in the corner of
-    the one header row, above the row labels (HTML, LaTeX and text).
+    Named as the columns' axis, not the index, the name stands in the
+    corner of the one header row (pandas gives an index name a row).
     """
     if column is not None:
         table = table.set_index(column)
@@ -39,10 +38,8 @@ def _num(x: float, fmt: str = ".3f") -> str:
 def results_table(result: SearchResult) -> pd.DataFrame:
     """The grid stage as the report shows it, narrow enough for a page.
 
-    Numbers come formatted (3 decimals, "–" where a run has none); the
-    run id says course/grid/probe/baseline, the status marks the
-    configurations that went on to the seeds (``top``) and the one whose
-    model was selected.
+    Numbers formatted ("–" where a run has none); the status marks the
+    configurations that went on to the seeds (``top``) and the selected.
     """
     runs = result.grid_runs()
     chosen = result.selected_row()["config"]
@@ -77,20 +74,14 @@ def results_table(result: SearchResult) -> pd.DataFrame:
 
 
 def comparison_table(result: SearchResult) -> pd.DataFrame:
-    """Tasks 5-7: SGD against the manual update, per setting (lr 0.01).
-
-    The final training loss of each, whether every epoch's loss is the
-    same float, and the largest parameter difference over all epochs.
-    """
-    runs = result.grid_runs()
-    runs = runs[runs["model"] == "MyMLP"]
+    """Tasks 5-7: SGD against the manual update, per setting (lr 0.01):
+    final losses, whether every epoch's loss is the same float, and the
+    largest parameter difference over all epochs."""
+    runs = result.grid_runs().query("model == 'MyMLP'")
+    settings = runs[["lr", "momentum", "weight_decay"]]
     rows = []
     for task, (lr, mom, wd) in TASKS_5_TO_7:
-        hit = runs[
-            (runs["lr"] == lr)
-            & (runs["momentum"] == mom)
-            & (runs["weight_decay"] == wd)
-        ]
+        hit = runs[settings.eq([lr, mom, wd]).all(axis="columns")]
         if hit.empty:
             continue
         row = hit.iloc[0]
@@ -114,29 +105,15 @@ def test_table(result: SearchResult) -> pd.DataFrame:
     """The selected model's test evaluation as a small table."""
     t = result.test
     lo, hi = t["ci95"]
-    rows = [
-        {
-            "metric": "accuracy",
-            "value": t["accuracy"],
-            "note": f"95 % CI [{lo:.3f}, {hi:.3f}], n = {t['n']}",
-        },
-    ]
+    note = f"95 % CI [{lo:.3f}, {hi:.3f}], n = {t['n']}"
+    rows = [("accuracy", t["accuracy"], note)]
     for c in t["per_class"]:
+        rows.append((f"precision ({c['class']})", c["precision"], ""))
         rows.append(
-            {
-                "metric": f"precision ({c['class']})",
-                "value": c["precision"],
-                "note": "",
-            }
+            (f"recall ({c['class']})", c["recall"], f"support {c['support']}")
         )
-        rows.append(
-            {
-                "metric": f"recall ({c['class']})",
-                "value": c["recall"],
-                "note": f"support {c['support']}",
-            }
-        )
-    return label_rows(pd.DataFrame(rows), "metric")
+    table = pd.DataFrame(rows, columns=["metric", "value", "note"])
+    return label_rows(table, "metric")
 
 
 def confusion_table(result: SearchResult) -> pd.DataFrame:
@@ -150,14 +127,10 @@ def confusion_table(result: SearchResult) -> pd.DataFrame:
 
 
 def seed_table(result: SearchResult) -> pd.DataFrame:
-    """Validation accuracy over seeds, one row per configuration and
-    protocol trained from several seeds.
-
-    Mean ± standard deviation over the seeds and the range (min-max);
-    the selected one is marked with *.
-    """
-    stats = seed_stats(result.runs)
-    stats = stats[stats["n"] > 1]
+    """Validation accuracy over seeds (mean ± sd, min-max) of each
+    configuration and protocol trained from several; * marks the
+    selected."""
+    stats = seed_stats(result.runs).query("n > 1")
     best = result.selected_row()
     rows = []
     for (config, protocol), s in stats.iterrows():
@@ -214,12 +187,9 @@ def side_by_side(
     model_sgd: nn.Module,
     model_manual: nn.Module,
 ) -> pd.DataFrame:
-    """Both trainers' loss per epoch, and whether they are the same float.
-
-    Losses are shown with every digit (Python's shortest exact form), so
-    equal strings mean equal floats.  The last row's ``parameters equal``
-    compares every final parameter with `bitwise_diff`.
-    """
+    """Both trainers' loss per epoch with every digit (``repr``), whether
+    they are the same float, and in the last row whether every final
+    parameter is equal (`bitwise_diff`)."""
     n = max(len(h_sgd.losses), len(h_manual.losses))
     pad = [math.nan] * n
     same_params = all(
