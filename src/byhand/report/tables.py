@@ -41,7 +41,7 @@ def results_table(result: SearchResult) -> pd.DataFrame:
     Numbers formatted ("–" where a run has none); the status marks the
     configurations that went on to the seeds (``top``) and the selected.
     """
-    runs = result.grid_runs()
+    runs = result.grid_runs().set_index("run")
     chosen = result.selected_row()["config"]
     top = set(result.runs.loc[result.runs["stage"] != "grid", "config"])
 
@@ -52,24 +52,16 @@ def results_table(result: SearchResult) -> pd.DataFrame:
             return "top"
         return "diverged" if row["diverged"] else "trained"
 
-    table = pd.DataFrame(
-        {
-            "lr": [_num(v, "g") for v in runs["lr"]],
-            "mom.": [_num(v, "g") for v in runs["momentum"]],
-            "wd": [_num(v, "g") for v in runs["weight_decay"]],
-            "train acc.": [_num(v) for v in runs["train_acc"]],
-            "val. acc.": [_num(v) for v in runs["val_acc"]],
-            "val. loss": [_num(v) for v in runs["val_loss"]],
-            "SGD = manual": [
-                ("yes" if i else "NO") if c else "–"
-                for i, c in zip(
-                    runs["identical"], runs["checked"], strict=True
-                )
-            ],
-            "status": [status(r) for _, r in runs.iterrows()],
-        }
-    )
-    table.index = pd.Index(runs["run"], name="run")
+    names = ["lr", "mom.", "wd", "train acc.", "val. acc.", "val. loss"]
+    settings = runs[["lr", "momentum", "weight_decay"]].map(_num, fmt="g")
+    scores = runs[["train_acc", "val_acc", "val_loss"]].map(_num)
+    table = pd.concat([settings, scores], axis="columns")
+    table = table.set_axis(names, axis="columns")
+    table["SGD = manual"] = [
+        ("yes" if i else "NO") if c else "–"
+        for i, c in zip(runs["identical"], runs["checked"], strict=True)
+    ]
+    table["status"] = [status(r) for _, r in runs.iterrows()]
     return label_rows(table)
 
 
@@ -175,10 +167,7 @@ def selected_table(result: SearchResult) -> pd.DataFrame:
         "accuracy, test split": _num(test["accuracy"]),
         "95 % CI, test accuracy": f"[{lo:.3f}, {hi:.3f}]",
     }
-    return pd.DataFrame(
-        {"value": list(values.values())},
-        index=pd.Index(list(values)),
-    )
+    return pd.DataFrame.from_dict(values, orient="index", columns=["value"])
 
 
 def side_by_side(
