@@ -197,19 +197,16 @@ def seed_noise(result: SearchResult) -> SeedNoise:
             "profile needs extra_seeds for the seed comparison"
         )
     ranked = stats.sort_values("mean", ascending=False)
+    means = ranked["mean"]
     sd = float(stats["sd"].median())
-    gap = (
-        float(ranked["mean"].iloc[0] - ranked["mean"].iloc[1])
-        if len(ranked) > 1
-        else math.nan
-    )
+    gap = float(means.iloc[0] - means.iloc[1]) if len(means) > 1 else math.nan
     by_protocol = ranked.groupby(level="protocol", sort=False)["mean"].max()
     return SeedNoise(
         n_seeds=int(ranked["n"].iloc[0]),
         median_sd=sd,
         max_range=float((stats["max"] - stats["min"]).max()),
         best=ranked.index[0],
-        best_mean=float(ranked["mean"].iloc[0]),
+        best_mean=float(means.iloc[0]),
         gap=gap,
         clear=bool(gap > sd),
         by_protocol={k: float(v) for k, v in by_protocol.items()},
