@@ -170,17 +170,15 @@ def val_accuracy_heatmap(result: SearchResult) -> Figure:
             )
         ]
     )
-    table = runs.pivot_table(
+    cells = runs.pivot_table(
         index="lr",
         columns="column",
-        values="val_acc",
+        values=["val_acc", "diverged"],
         aggfunc="first",
         dropna=False,
     )
-    # True where the run diverged; NaN (no such run) is not diverged.
-    diverged = runs.pivot_table(
-        index="lr", columns="column", values="diverged", aggfunc="first"
-    ).reindex_like(table).eq(True)  # fmt: skip
+    table = cells["val_acc"]
+    diverged = cells["diverged"].eq(True)  # NaN (no such run): not diverged
     fig, ax = plt.subplots(figsize=(1.3 * table.shape[1] + 2, 4))
     im = ax.imshow(
         table.to_numpy(dtype=float),
