@@ -22,8 +22,7 @@ from byhand.search.selection import seed_stats
 
 def _show(ax: Axes, img: torch.Tensor) -> None:
     ax.imshow(img.permute(1, 2, 0).numpy(), interpolation="nearest")
-    ax.set_xticks([])
-    ax.set_yticks([])
+    ax.set(xticks=[], yticks=[])
 
 
 def _panels(
@@ -70,11 +69,9 @@ def sample_grid(
     )
     for c, name in enumerate(splits.classes):
         picks = torch.nonzero(y == c).flatten()[:n_per_class]
-        for top, bottom, i in zip(
-            axes[2 * c], axes[2 * c + 1], picks, strict=False
-        ):
-            _show(top, source[splits.index[split][i]])
-            _show(bottom, splits.images[split][i])
+        for j, i in enumerate(picks):
+            _show(axes[2 * c, j], source[splits.index[split][i]])
+            _show(axes[2 * c + 1, j], splits.images[split][i])
         for ax in axes[2 * c : 2 * c + 2, len(picks) :].flat:
             ax.axis("off")
         axes[2 * c, 0].set_ylabel(f"{name}\n32×32")
