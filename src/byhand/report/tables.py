@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from itertools import zip_longest
 
 import pandas as pd
 from torch import nn
@@ -179,27 +180,22 @@ def side_by_side(
     """Both trainers' loss per epoch with every digit (``repr``), whether
     they are the same float, and in the last row whether every final
     parameter is equal (`bitwise_diff`)."""
-    n = max(len(h_sgd.losses), len(h_manual.losses))
-    pad = [math.nan] * n
-    same_params = all(
-        bitwise_diff(a, b) == 0.0
-        for a, b in zip(
-            model_sgd.parameters(), model_manual.parameters(), strict=True
-        )
+    pairs = list(
+        zip_longest(h_sgd.losses, h_manual.losses, fillvalue=math.nan)
     )
-    sgd, manual = (h_sgd.losses + pad)[:n], (h_manual.losses + pad)[:n]
+    params = zip(
+        model_sgd.parameters(), model_manual.parameters(), strict=True
+    )
+    same_params = all(bitwise_diff(a, b) == 0.0 for a, b in params)
     table = pd.DataFrame(
         {
-            "loss SGD": [repr(x) for x in sgd],
-            "loss manual": [repr(x) for x in manual],
-            "same float": [
-                "yes" if a == b else "NO"
-                for a, b in zip(sgd, manual, strict=True)
-            ],
+            "loss SGD": [repr(a) for a, _ in pairs],
+            "loss manual": [repr(b) for _, b in pairs],
+            "same float": ["yes" if a == b else "NO" for a, b in pairs],
             "parameters equal": "",
         },
-        index=pd.RangeIndex(1, n + 1, name="epoch"),
+        index=pd.RangeIndex(1, len(pairs) + 1, name="epoch"),
     )
-    if n:
+    if pairs:
         table.iloc[-1, -1] = "yes" if same_params else "NO"
     return label_rows(table)
