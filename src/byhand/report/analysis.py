@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-
 import pandas as pd
 import torch
 
@@ -40,11 +38,9 @@ def split_class_counts(splits: CatCarSplits) -> pd.DataFrame:
 
 
 def describe_images(splits: CatCarSplits) -> pd.DataFrame:
-    """Shape, dtype, value range and per-channel mean/std of each split.
-
-    ``raw`` columns describe the 16x16 uint8 images on [0, 1]; ``model``
-    columns the standardized tensors the model sees.
-    """
+    """Shape, dtype, value range and per-channel mean/std (on [0, 1]) of
+    each split's 16x16 uint8 images, and of the standardized tensors the
+    model sees."""
     rows = []
     for name in SPLITS:
         raw = splits.images[name].to(torch.float64) / 255
@@ -74,26 +70,17 @@ def describe_images(splits: CatCarSplits) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("split")
 
 
-def _digests(images: torch.Tensor) -> list[str]:
-    return [
-        hashlib.sha1(img.contiguous().numpy().tobytes()).hexdigest()
-        for img in images
-    ]
-
-
 def extreme_and_duplicate_images(splits: CatCarSplits) -> pd.DataFrame:
-    """Per split: constant (all-black, all-white, flat) images and copies.
-
-    Duplicates are exact copies of the 16x16 uint8 image, counted within a
-    split and against the other splits (a copy across splits would leak).
-    """
-    digests = {name: _digests(splits.images[name]) for name in SPLITS}
+    """Per split: constant (all-black, all-white, flat) images, and exact
+    copies within the split and in the others (where they would leak)."""
+    flat = {name: splits.images[name].flatten(1) for name in SPLITS}
+    pixels = {name: [img.numpy().tobytes() for img in flat[name]]
+              for name in SPLITS}  # fmt: skip
     rows = []
     for name in SPLITS:
-        imgs = splits.images[name].flatten(1)
-        lo, hi = imgs.min(dim=1).values, imgs.max(dim=1).values
-        others = set().union(*(set(digests[o]) for o in SPLITS if o != name))
-        mine = digests[name]
+        lo, hi = flat[name].min(dim=1).values, flat[name].max(dim=1).values
+        others = set().union(*(pixels[o] for o in SPLITS if o != name))
+        mine = pixels[name]
         rows.append(
             {
                 "split": name,
@@ -101,7 +88,7 @@ def extreme_and_duplicate_images(splits: CatCarSplits) -> pd.DataFrame:
                 "all white": int((lo == 255).sum()),
                 "constant": int((lo == hi).sum()),
                 "duplicates within": len(mine) - len(set(mine)),
-                "also in another split": sum(d in others for d in set(mine)),
+                "also in another split": len(set(mine) & others),
             }
         )
     table = pd.DataFrame(rows).set_index("split")

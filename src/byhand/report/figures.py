@@ -1,9 +1,6 @@
 """Figures for the chapters and the report; each returns a Figure.
 
 Every figure has a title, labelled axes and says which split it shows.
-
-Long because (about 330 lines) it holds every figure of the documents,
-one function each, sharing their helpers; none depends on another.
 """
 
 from __future__ import annotations
@@ -12,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import matplotlib.pyplot as plt
-import pandas as pd
+import numpy as np
 import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -25,8 +22,33 @@ from byhand.search.selection import seed_stats
 
 def _show(ax: Axes, img: torch.Tensor) -> None:
     ax.imshow(img.permute(1, 2, 0).numpy(), interpolation="nearest")
-    ax.set_xticks([])
-    ax.set_yticks([])
+    ax.set(xticks=[], yticks=[])
+
+
+def _panels(
+    n: int, ncols: int, size: tuple[float, float]
+) -> tuple[Figure, list[Axes]]:
+    """A grid of ``n`` panels of ``size`` inches; spare cells blank."""
+    nrows = max(1, -(-n // ncols))
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(size[0] * ncols, size[1] * nrows), squeeze=False
+    )
+    for ax in axes.flat[n:]:
+        ax.axis("off")
+    return fig, list(axes.flat)
+
+
+def _titled(fig: Figure, title: str) -> Figure:
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def _label(row: Mapping[str, Any]) -> str:
+    return (
+        f"lr={row['lr']:g}, mom={row['momentum']:g}, "
+        f"wd={row['weight_decay']:g}"
+    )
 
 
 def sample_grid(
@@ -47,41 +69,15 @@ def sample_grid(
     )
     for c, name in enumerate(splits.classes):
         picks = torch.nonzero(y == c).flatten()[:n_per_class]
-        for j in range(n_per_class):
-            top, bottom = axes[2 * c, j], axes[2 * c + 1, j]
-            if j >= len(picks):
-                top.axis("off")
-                bottom.axis("off")
-                continue
-            i = picks[j]
-            _show(top, source[splits.index[split][i]])
-            _show(bottom, splits.images[split][i])
+        for j, i in enumerate(picks):
+            _show(axes[2 * c, j], source[splits.index[split][i]])
+            _show(axes[2 * c + 1, j], splits.images[split][i])
+        for ax in axes[2 * c : 2 * c + 2, len(picks) :].flat:
+            ax.axis("off")
         axes[2 * c, 0].set_ylabel(f"{name}\n32×32")
         axes[2 * c + 1, 0].set_ylabel(f"{name}\n16×16")
-    fig.suptitle(f"Sample {split} images per class, before and after resizing")
-    fig.tight_layout()
-    return fig
-
-
-def _panels(
-    n: int, ncols: int, size: tuple[float, float]
-) -> tuple[Figure, list[Axes]]:
-    nrows = max(1, -(-n // ncols))
-    fig, axes = plt.subplots(
-        nrows,
-        ncols,
-        figsize=(size[0] * ncols, size[1] * nrows),
-        squeeze=False,
-    )
-    for ax in axes.flat[n:]:
-        ax.axis("off")
-    return fig, list(axes.flat)
-
-
-def _label(row: Mapping[str, Any]) -> str:
-    return (
-        f"lr={row['lr']:g}, mom={row['momentum']:g}, "
-        f"wd={row['weight_decay']:g}"
+    return _titled(
+        fig, f"Sample {split} images per class, before and after resizing"
     )
 
 
@@ -94,29 +90,15 @@ def sgd_vs_manual(
     fig, axes = _panels(len(runs), ncols, (4.0, 3.0))
     for ax, (_, row) in zip(axes, runs.iterrows(), strict=False):
         ep = result.epochs[result.epochs["run"] == row["run"]]
-        ax.plot(
-            ep["epoch"],
-            ep["train_loss"],
-            lw=3,
-            alpha=0.5,
-            label="torch.optim.SGD",
-        )
-        ax.plot(
-            ep["epoch"],
-            ep["train_loss_manual"],
-            "k--",
-            lw=1,
-            label="manual update",
-        )
+        x = ep["epoch"]
+        ax.plot(x, ep["train_loss"], lw=3, alpha=0.5, label="torch.optim.SGD")
+        ax.plot(x, ep["train_loss_manual"], "k--", lw=1, label="manual update")
         ax.set_title(_label(row), fontsize=10)
-        ax.set_xlabel("epoch")
-        ax.set_ylabel("training loss")
+        ax.set(xlabel="epoch", ylabel="training loss")
     axes[0].legend(fontsize=9)
-    fig.suptitle(
-        "Mean training loss per epoch (training split): SGD vs manual"
+    return _titled(
+        fig, "Mean training loss per epoch (training split): SGD vs manual"
     )
-    fig.tight_layout()
-    return fig
 
 
 def learning_curves(result: SearchResult, run: str | None = None) -> Figure:
@@ -136,16 +118,13 @@ def learning_curves(result: SearchResult, run: str | None = None) -> Figure:
     ):
         ax.plot(ep["epoch"], ep[train_col], label=train_label)
         ax.plot(ep["epoch"], ep[val_col], label="validation (end of epoch)")
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(ylabel)
-        ax.set_title(title)
+        ax.set(xlabel="epoch", ylabel=ylabel, title=title)
         ax.legend()
-    fig.suptitle(
+    return _titled(
+        fig,
         f"Learning curves of {run} ({_label(row.to_dict())}), training "
-        "and validation splits"
+        "and validation splits",
     )
-    fig.tight_layout()
-    return fig
 
 
 def all_loss_curves(result: SearchResult, ymax: float = 1.0) -> Figure:
@@ -154,8 +133,7 @@ def all_loss_curves(result: SearchResult, ymax: float = 1.0) -> Figure:
     The y axis stops at ``ymax`` so that runs that blow up do not flatten
     the others; a diverged run's curve ends at its last finite epoch.
     """
-    runs = result.grid_runs()
-    runs = runs[runs["model"] == "MyMLP"]
+    runs = result.grid_runs().query("model == 'MyMLP'")
     lrs = sorted(runs["lr"].unique())
     fig, axes = _panels(len(lrs), min(3, len(lrs)), (3.4, 3.0))
     for ax, lr in zip(axes, lrs, strict=False):
@@ -167,56 +145,37 @@ def all_loss_curves(result: SearchResult, ymax: float = 1.0) -> Figure:
             style = "-" if row["source"] == "course" else "--"
             ax.plot(ep["epoch"], ep["train_loss"], style, label=label)
         ax.set_ylim(0, ymax)
-        ax.set_title(f"lr = {lr:g}")
-        ax.set_xlabel("epoch")
-        ax.set_ylabel("mean training loss")
+        ax.set(
+            title=f"lr = {lr:g}", xlabel="epoch", ylabel="mean training loss"
+        )
         ax.legend(fontsize=6)
-    fig.suptitle(
+    return _titled(
+        fig,
         "Training loss of every configuration (training split; solid: "
-        f"the course's settings; axis cut at {ymax:g})"
+        f"the course's settings; axis cut at {ymax:g})",
     )
-    fig.tight_layout()
-    return fig
-
-
-def _label_cells(
-    ax: Axes, table: pd.DataFrame, diverged: pd.DataFrame
-) -> None:
-    """Each heatmap cell's accuracy, or "diverged" in red."""
-    for i in range(table.shape[0]):
-        for j in range(table.shape[1]):
-            v, div = table.iat[i, j], diverged.iat[i, j]
-            # NaN where no run had these values: not diverged.
-            is_div = div == div and bool(div)
-            if is_div:
-                text, colour = "diverged", "red"
-            elif v != v:  # NaN: this combination was not trained
-                continue
-            else:
-                text, colour = f"{v:.3f}", "white" if v < 0.7 else "black"
-            bold = "bold" if is_div else None
-            ax.text(j, i, text, ha="center", va="center", fontsize=9,
-                    color=colour, fontweight=bold)  # fmt: skip
 
 
 def val_accuracy_heatmap(result: SearchResult) -> Figure:
     """Final validation accuracy over the grid; diverged cells marked."""
-    runs = result.grid_runs()
-    runs = runs[runs["model"] == "MyMLP"].copy()
-    runs["column"] = [
-        f"mom {m:g}\nwd {w:g}"
-        for m, w in zip(runs["momentum"], runs["weight_decay"], strict=True)
-    ]
-    table = runs.pivot_table(
+    runs = result.grid_runs().query("model == 'MyMLP'")
+    runs = runs.assign(
+        column=[
+            f"mom {m:g}\nwd {w:g}"
+            for m, w in zip(
+                runs["momentum"], runs["weight_decay"], strict=True
+            )
+        ]
+    )
+    cells = runs.pivot_table(
         index="lr",
         columns="column",
-        values="val_acc",
+        values=["val_acc", "diverged"],
         aggfunc="first",
         dropna=False,
     )
-    diverged = runs.pivot_table(
-        index="lr", columns="column", values="diverged", aggfunc="first"
-    ).reindex_like(table)
+    table = cells["val_acc"]
+    diverged = cells["diverged"].eq(True)  # NaN (no such run): not diverged
     fig, ax = plt.subplots(figsize=(1.3 * table.shape[1] + 2, 4))
     im = ax.imshow(
         table.to_numpy(dtype=float),
@@ -225,11 +184,20 @@ def val_accuracy_heatmap(result: SearchResult) -> Figure:
         vmax=max(0.5, float(table.max().max())),
         aspect="auto",
     )
-    _label_cells(ax, table, diverged)
+    for i, j in np.ndindex(table.shape):
+        v, is_div = table.iat[i, j], diverged.iat[i, j]
+        if is_div:
+            text, colour = "diverged", "red"
+        elif v != v:  # NaN: this combination was not trained
+            continue
+        else:
+            text, colour = f"{v:.3f}", "white" if v < 0.7 else "black"
+        bold = "bold" if is_div else None
+        ax.text(j, i, text, ha="center", va="center", fontsize=9,
+                color=colour, fontweight=bold)  # fmt: skip
     ax.set_xticks(range(table.shape[1]), table.columns, fontsize=8)
     ax.set_yticks(range(table.shape[0]), [f"{v:g}" for v in table.index])
-    ax.set_ylabel("learning rate")
-    ax.set_xlabel("momentum and weight decay")
+    ax.set(ylabel="learning rate", xlabel="momentum and weight decay")
     ax.set_title("Validation accuracy after the last epoch (validation split)")
     fig.colorbar(im, ax=ax, label="validation accuracy")
     fig.tight_layout()
@@ -242,21 +210,14 @@ def confusion_matrix_figure(result: SearchResult) -> Figure:
     cm = result.test["confusion"]
     fig, ax = plt.subplots(figsize=(4.2, 3.6))
     ax.imshow(cm, cmap="Blues")
+    half = max(map(max, cm)) / 2
     for i, row in enumerate(cm):
         for j, v in enumerate(row):
-            ax.text(
-                j,
-                i,
-                str(v),
-                ha="center",
-                va="center",
-                fontsize=12,
-                color="white" if v > max(map(max, cm)) / 2 else "black",
-            )
+            ax.text(j, i, str(v), ha="center", va="center", fontsize=12,
+                    color="white" if v > half else "black")  # fmt: skip
     ax.set_xticks(range(len(classes)), classes)
     ax.set_yticks(range(len(classes)), classes)
-    ax.set_xlabel("predicted class")
-    ax.set_ylabel("true class")
+    ax.set(xlabel="predicted class", ylabel="true class")
     ax.set_title("Confusion matrix (test split)")
     fig.tight_layout()
     return fig
@@ -279,21 +240,20 @@ def misclassified_gallery(
         axes[0].text(
             0.5, 0.5, "no test image misclassified", ha="center", va="center"
         )
-    fig.suptitle("Most confident mistakes of the selected model (test split)")
-    fig.tight_layout()
-    return fig
+    return _titled(
+        fig, "Most confident mistakes of the selected model (test split)"
+    )
 
 
 def seed_spread(result: SearchResult) -> Figure:
     """Validation accuracy of each seed, per configuration and protocol.
 
-    Dots are seeds, the bar is mean ± one standard deviation; the grey
-    band spans the gap between the best and the runner-up mean, so a
-    reader sees whether the seeds' spread is wider than the gaps.
+    Dots are seeds, the bar mean ± one standard deviation; the grey band
+    spans the gap from the runner-up mean to the best, to set against
+    the seeds' spread.
     """
-    stats = seed_stats(result.runs)
-    stats = stats[stats["n"] > 1]
-    mlp = result.runs[result.runs["model"] == "MyMLP"]
+    stats = seed_stats(result.runs).query("n > 1")
+    mlp = result.runs.query("model == 'MyMLP'")
     best = result.selected_row()
     fig, ax = plt.subplots(figsize=(7.5, 0.5 * len(stats) + 2.2))
     labels = []
@@ -321,9 +281,11 @@ def seed_spread(result: SearchResult) -> Figure:
                     label=f"{protocol}: mean ± sd over seeds")  # fmt: skip
     ax.set_yticks(range(len(labels)), labels, fontsize=8)
     ax.invert_yaxis()
-    ax.set_xlabel("validation accuracy (dots: one seed each)")
-    ax.set_ylabel("configuration and protocol")
-    ax.set_title("Seed noise against the gaps (validation split)")
+    ax.set(
+        xlabel="validation accuracy (dots: one seed each)",
+        ylabel="configuration and protocol",
+        title="Seed noise against the gaps (validation split)",
+    )
     handles, names = ax.get_legend_handles_labels()
     fig.legend(handles, names, fontsize=8, loc="lower center", ncol=3)
     fig.tight_layout(rect=(0, 0.07, 1, 1))

@@ -1,9 +1,7 @@
 """The numbers and verdicts the report's comments quote, measured.
 
-Each function reads a search's results and returns a small record of
-numbers and a verdict (a short token such as ``"overfits"``); the words
-around them are in ``report.qmd``, which picks its wording from the
-verdicts, so another run gives other words.
+Each function returns a small record of numbers and a verdict token
+(such as ``"overfits"``) from which ``report.qmd`` picks its words.
 """
 
 from __future__ import annotations
@@ -17,8 +15,7 @@ import torch
 from byhand.search.results import SearchResult
 from byhand.search.selection import seed_stats
 
-# Accuracy at or below this on the validation split counts as chance
-# level for two balanced classes.
+# Validation accuracy at or below this is chance level (two classes).
 CHANCE = 0.55
 # A loss that moves by less than this share over the window is flat.
 FLAT = 0.02
@@ -46,8 +43,8 @@ class Curve:
 
 
 def learning_curve(result: SearchResult, run: str | None = None) -> Curve:
-    """How the training and validation losses end, for one run
-    (the selected one by default), read over the last third of epochs."""
+    """How one run's losses end (the selected run's by default), read
+    over the last third of its epochs."""
     run = run or result.selected
     ep = result.epochs[result.epochs["run"] == run].sort_values("epoch")
     n = len(ep)
@@ -91,17 +88,14 @@ class Failures:
 
 
 def _settings(rows: pd.DataFrame) -> list[Setting]:
-    return [
-        (float(r.lr), float(r.momentum), float(r.weight_decay))
-        for r in rows.itertuples()
-    ]
+    columns = rows[["lr", "momentum", "weight_decay"]].astype(float)
+    return list(columns.itertuples(index=False, name=None))
 
 
 def failures(result: SearchResult) -> Failures:
     """The grid's failures, with the share of dead hidden ReLU units
     (zero for every validation image) of those that stalled."""
-    runs = result.grid_runs()
-    runs = runs[runs["model"] == "MyMLP"]
+    runs = result.grid_runs().query("model == 'MyMLP'")
     diverged = runs["diverged"].astype(bool)
     stalled = runs[~diverged & (runs["val_acc"] <= CHANCE)]
     dead = stalled["dead_relu"]
@@ -125,26 +119,20 @@ class Warmth:
     verdict: str  # the wrong ones are "warmer", "colder" or the "same"
 
 
-def _warmth(images: torch.Tensor) -> float:
-    """Mean red minus mean blue on [0, 1]: > 0 warm, < 0 cold."""
-    if len(images) == 0:
-        return math.nan
-    x = images.to(torch.float64) / 255
-    return float((x[:, 0] - x[:, 2]).mean())
-
-
 def mistake_colours(
     result: SearchResult, test_images: torch.Tensor, test_labels: torch.Tensor
 ) -> dict[str, Warmth]:
     """Are the misclassified test images warmer or colder than the
     recognised ones of the same class?  One record per class name."""
     wrong = torch.zeros(len(test_labels), dtype=torch.bool)
-    for m in result.test["misclassified"]:
-        wrong[m["index"]] = True
+    wrong[[m["index"] for m in result.test["misclassified"]]] = True
+    x = test_images.to(torch.float64) / 255
+    warmth = x[:, 0] - x[:, 2]  # red minus blue: > 0 warm, < 0 cold
     found = {}
     for c, name in enumerate(result.meta["classes"]):
         bad, good = (test_labels == c) & wrong, (test_labels == c) & ~wrong
-        w_bad, w_good = _warmth(test_images[bad]), _warmth(test_images[good])
+        # the mean of no image is NaN
+        w_bad, w_good = float(warmth[bad].mean()), float(warmth[good].mean())
         found[name] = Warmth(
             n_wrong=int(bad.sum()),
             n_right=int(good.sum()),
@@ -172,8 +160,7 @@ class Speed:
 
 def speed(result: SearchResult) -> Speed:
     """Like for like: the grid's MyMLP runs, trained both ways."""
-    runs = result.grid_runs()
-    runs = runs[(runs["model"] == "MyMLP") & (runs["epochs_run"] > 0)]
+    runs = result.grid_runs().query("model == 'MyMLP' and epochs_run > 0")
     sgd = float((runs["seconds_sgd"] / runs["epochs_run"]).median())
     manual = float((runs["seconds_manual"] / runs["epochs_run"]).median())
     ratio = manual / sgd
@@ -203,27 +190,23 @@ class SeedNoise:
 def seed_noise(result: SearchResult) -> SeedNoise:
     """The spread over seeds of the configurations trained with several,
     the lead of the best mean, and the best mean of each protocol."""
-    stats = seed_stats(result.runs)
-    stats = stats[(stats["n"] > 1) & ~stats["diverged"]]
+    stats = seed_stats(result.runs).query("n > 1 and not diverged")
     if stats.empty:
         raise ValueError(
             "no configuration was trained with several seeds: the search "
             "profile needs extra_seeds for the seed comparison"
         )
     ranked = stats.sort_values("mean", ascending=False)
+    means = ranked["mean"]
     sd = float(stats["sd"].median())
-    gap = (
-        float(ranked["mean"].iloc[0] - ranked["mean"].iloc[1])
-        if len(ranked) > 1
-        else math.nan
-    )
+    gap = float(means.iloc[0] - means.iloc[1]) if len(means) > 1 else math.nan
     by_protocol = ranked.groupby(level="protocol", sort=False)["mean"].max()
     return SeedNoise(
         n_seeds=int(ranked["n"].iloc[0]),
         median_sd=sd,
         max_range=float((stats["max"] - stats["min"]).max()),
         best=ranked.index[0],
-        best_mean=float(ranked["mean"].iloc[0]),
+        best_mean=float(means.iloc[0]),
         gap=gap,
         clear=bool(gap > sd),
         by_protocol={k: float(v) for k, v in by_protocol.items()},
@@ -242,8 +225,9 @@ class Momentum:
 
 def momentum_effect(result: SearchResult) -> Momentum | None:
     """Tasks 5 and 7 side by side; None when the search skipped one."""
-    runs = result.grid_runs()
-    course = runs[(runs["model"] == "MyMLP") & (runs["source"] == "course")]
+    course = result.grid_runs().query(
+        "model == 'MyMLP' and source == 'course'"
+    )
     course = course.set_index(["momentum", "weight_decay"])
     if (0.0, 0.0) not in course.index or (0.9, 0.0) not in course.index:
         return None

@@ -19,10 +19,9 @@ def source(obj: Any) -> Any:
 
 
 def module_table(root: Path | None = None) -> pd.DataFrame:
-    """Every module of ``byhand`` (or the package at ``root``) with the
-    first paragraph of its docstring: the top-level modules first, then
-    each subpackage and its modules.  Read from the source files, so it
-    cannot go stale."""
+    """Every module of ``byhand`` (or the package at ``root``) and the
+    first paragraph of its docstring, read from the source files: the
+    top-level modules first, then each subpackage and its modules."""
     root = root or Path(__file__).resolve().parents[1]
     rows = []
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from itertools import zip_longest
 
 import pandas as pd
 from torch import nn
@@ -22,9 +23,8 @@ TASKS_5_TO_7 = (
 def label_rows(table: pd.DataFrame, column: str | None = None) -> pd.DataFrame:
     """Rows labelled by ``column`` (else the index), named in the header.
 
-    pandas prints an index's name on a header row of its own, above the
-    body; named as the columns' axis instead, it stands in the corner of
-    the one header row, above the row labels (HTML, LaTeX and text).
+    Named as the columns' axis, not the index, the name stands in the
+    corner of the one header row (pandas gives an index name a row).
     """
     if column is not None:
         table = table.set_index(column)
@@ -39,12 +39,10 @@ def _num(x: float, fmt: str = ".3f") -> str:
 def results_table(result: SearchResult) -> pd.DataFrame:
     """The grid stage as the report shows it, narrow enough for a page.
 
-    Numbers come formatted (3 decimals, "–" where a run has none); the
-    run id says course/grid/probe/baseline, the status marks the
-    configurations that went on to the seeds (``top``) and the one whose
-    model was selected.
+    Numbers formatted ("–" where a run has none); the status marks the
+    configurations that went on to the seeds (``top``) and the selected.
     """
-    runs = result.grid_runs()
+    runs = result.grid_runs().set_index("run")
     chosen = result.selected_row()["config"]
     top = set(result.runs.loc[result.runs["stage"] != "grid", "config"])
 
@@ -55,42 +53,28 @@ def results_table(result: SearchResult) -> pd.DataFrame:
             return "top"
         return "diverged" if row["diverged"] else "trained"
 
-    table = pd.DataFrame(
-        {
-            "lr": [_num(v, "g") for v in runs["lr"]],
-            "mom.": [_num(v, "g") for v in runs["momentum"]],
-            "wd": [_num(v, "g") for v in runs["weight_decay"]],
-            "train acc.": [_num(v) for v in runs["train_acc"]],
-            "val. acc.": [_num(v) for v in runs["val_acc"]],
-            "val. loss": [_num(v) for v in runs["val_loss"]],
-            "SGD = manual": [
-                ("yes" if i else "NO") if c else "–"
-                for i, c in zip(
-                    runs["identical"], runs["checked"], strict=True
-                )
-            ],
-            "status": [status(r) for _, r in runs.iterrows()],
-        }
-    )
-    table.index = pd.Index(runs["run"], name="run")
+    names = ["lr", "mom.", "wd", "train acc.", "val. acc.", "val. loss"]
+    settings = runs[["lr", "momentum", "weight_decay"]].map(_num, fmt="g")
+    scores = runs[["train_acc", "val_acc", "val_loss"]].map(_num)
+    table = pd.concat([settings, scores], axis="columns")
+    table = table.set_axis(names, axis="columns")
+    table["SGD = manual"] = [
+        ("yes" if i else "NO") if c else "–"
+        for i, c in zip(runs["identical"], runs["checked"], strict=True)
+    ]
+    table["status"] = [status(r) for _, r in runs.iterrows()]
     return label_rows(table)
 
 
 def comparison_table(result: SearchResult) -> pd.DataFrame:
-    """Tasks 5-7: SGD against the manual update, per setting (lr 0.01).
-
-    The final training loss of each, whether every epoch's loss is the
-    same float, and the largest parameter difference over all epochs.
-    """
-    runs = result.grid_runs()
-    runs = runs[runs["model"] == "MyMLP"]
+    """Tasks 5-7: SGD against the manual update, per setting (lr 0.01):
+    final losses, whether every epoch's loss is the same float, and the
+    largest parameter difference over all epochs."""
+    runs = result.grid_runs().query("model == 'MyMLP'")
+    settings = runs[["lr", "momentum", "weight_decay"]]
     rows = []
     for task, (lr, mom, wd) in TASKS_5_TO_7:
-        hit = runs[
-            (runs["lr"] == lr)
-            & (runs["momentum"] == mom)
-            & (runs["weight_decay"] == wd)
-        ]
+        hit = runs[settings.eq([lr, mom, wd]).all(axis="columns")]
         if hit.empty:
             continue
         row = hit.iloc[0]
@@ -114,29 +98,15 @@ def test_table(result: SearchResult) -> pd.DataFrame:
     """The selected model's test evaluation as a small table."""
     t = result.test
     lo, hi = t["ci95"]
-    rows = [
-        {
-            "metric": "accuracy",
-            "value": t["accuracy"],
-            "note": f"95 % CI [{lo:.3f}, {hi:.3f}], n = {t['n']}",
-        },
-    ]
+    note = f"95 % CI [{lo:.3f}, {hi:.3f}], n = {t['n']}"
+    rows = [("accuracy", t["accuracy"], note)]
     for c in t["per_class"]:
+        rows.append((f"precision ({c['class']})", c["precision"], ""))
         rows.append(
-            {
-                "metric": f"precision ({c['class']})",
-                "value": c["precision"],
-                "note": "",
-            }
+            (f"recall ({c['class']})", c["recall"], f"support {c['support']}")
         )
-        rows.append(
-            {
-                "metric": f"recall ({c['class']})",
-                "value": c["recall"],
-                "note": f"support {c['support']}",
-            }
-        )
-    return label_rows(pd.DataFrame(rows), "metric")
+    table = pd.DataFrame(rows, columns=["metric", "value", "note"])
+    return label_rows(table, "metric")
 
 
 def confusion_table(result: SearchResult) -> pd.DataFrame:
@@ -150,14 +120,10 @@ def confusion_table(result: SearchResult) -> pd.DataFrame:
 
 
 def seed_table(result: SearchResult) -> pd.DataFrame:
-    """Validation accuracy over seeds, one row per configuration and
-    protocol trained from several seeds.
-
-    Mean ± standard deviation over the seeds and the range (min-max);
-    the selected one is marked with *.
-    """
-    stats = seed_stats(result.runs)
-    stats = stats[stats["n"] > 1]
+    """Validation accuracy over seeds (mean ± sd, min-max) of each
+    configuration and protocol trained from several; * marks the
+    selected."""
+    stats = seed_stats(result.runs).query("n > 1")
     best = result.selected_row()
     rows = []
     for (config, protocol), s in stats.iterrows():
@@ -202,10 +168,7 @@ def selected_table(result: SearchResult) -> pd.DataFrame:
         "accuracy, test split": _num(test["accuracy"]),
         "95 % CI, test accuracy": f"[{lo:.3f}, {hi:.3f}]",
     }
-    return pd.DataFrame(
-        {"value": list(values.values())},
-        index=pd.Index(list(values)),
-    )
+    return pd.DataFrame.from_dict(values, orient="index", columns=["value"])
 
 
 def side_by_side(
@@ -214,33 +177,25 @@ def side_by_side(
     model_sgd: nn.Module,
     model_manual: nn.Module,
 ) -> pd.DataFrame:
-    """Both trainers' loss per epoch, and whether they are the same float.
-
-    Losses are shown with every digit (Python's shortest exact form), so
-    equal strings mean equal floats.  The last row's ``parameters equal``
-    compares every final parameter with `bitwise_diff`.
-    """
-    n = max(len(h_sgd.losses), len(h_manual.losses))
-    pad = [math.nan] * n
-    same_params = all(
-        bitwise_diff(a, b) == 0.0
-        for a, b in zip(
-            model_sgd.parameters(), model_manual.parameters(), strict=True
-        )
+    """Both trainers' loss per epoch with every digit (``repr``), whether
+    they are the same float, and in the last row whether every final
+    parameter is equal (`bitwise_diff`)."""
+    pairs = list(
+        zip_longest(h_sgd.losses, h_manual.losses, fillvalue=math.nan)
     )
-    sgd, manual = (h_sgd.losses + pad)[:n], (h_manual.losses + pad)[:n]
+    params = zip(
+        model_sgd.parameters(), model_manual.parameters(), strict=True
+    )
+    same_params = all(bitwise_diff(a, b) == 0.0 for a, b in params)
     table = pd.DataFrame(
         {
-            "loss SGD": [repr(x) for x in sgd],
-            "loss manual": [repr(x) for x in manual],
-            "same float": [
-                "yes" if a == b else "NO"
-                for a, b in zip(sgd, manual, strict=True)
-            ],
+            "loss SGD": [repr(a) for a, _ in pairs],
+            "loss manual": [repr(b) for _, b in pairs],
+            "same float": ["yes" if a == b else "NO" for a, b in pairs],
             "parameters equal": "",
         },
-        index=pd.RangeIndex(1, n + 1, name="epoch"),
+        index=pd.RangeIndex(1, len(pairs) + 1, name="epoch"),
     )
-    if n:
+    if pairs:
         table.iloc[-1, -1] = "yes" if same_params else "NO"
     return label_rows(table)
