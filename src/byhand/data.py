@@ -81,9 +81,16 @@ def _cat_car_resized(
     computed once per source and kept in ``cache``."""
     checksum = _checksum(md5)
     path = cache / f"catcar-v{CACHE_VERSION}-{checksum}-{size}px.pt"
-    small = _load_cache(path, checksum, size)
-    if small is not None:
-        return small
+    if path.exists():
+        try:
+            small = torch.load(path, weights_only=True)
+            _check_cache(small, checksum, size)
+            return small
+        except Exception as err:
+            warnings.warn(
+                f"cache file {path} is corrupt ({err}); rebuilding it",
+                stacklevel=3,
+            )
     raw = _read(root, md5, official)
     ids = torch.tensor(CIFAR_IDS)
     # CIFAR-10 id -> our label: automobile (1) -> 0, cat (3) -> 1.
@@ -110,22 +117,6 @@ def _cat_car_resized(
             stacklevel=3,
         )
     return small
-
-
-def _load_cache(path: Path, checksum: str, size: int) -> dict | None:
-    """The cached images, or None (with a warning if the file is bad)."""
-    if not path.exists():
-        return None
-    try:
-        small = torch.load(path, weights_only=True)
-        _check_cache(small, checksum, size)
-        return small
-    except Exception as err:
-        warnings.warn(
-            f"cache file {path} is corrupt ({err}); rebuilding it",
-            stacklevel=4,
-        )
-    return None
 
 
 def _check_cache(small: object, checksum: str, size: int) -> None:

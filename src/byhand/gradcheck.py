@@ -41,11 +41,10 @@ def _hand_gradients(
     with torch.no_grad():
         y_pred = model(x)
     backprop(model, y, y_pred)
-    grads = {}
-    for l in range(1, model.L + 1):
-        grads[(l, "weight")] = model.dL_dw[l].clone()
-        grads[(l, "bias")] = model.dL_db[l].clone()
-    return grads
+    grads = {"weight": model.dL_dw, "bias": model.dL_db}
+    return {
+        (l, kind): grads[kind][l].clone() for l, kind in _parameters(model)
+    }
 
 
 def autograd_gradients(
