@@ -1,10 +1,6 @@
-"""Task 1's preprocessing: cats and cars resized, split, standardized.
-
-Labels: 0 = car (CIFAR-10's ``automobile``, class 1) and 1 = cat (class
-3).  The resized images are cached, keyed by the source's checksums; the
-checks that keep data unable to answer the question (a class missing
-from a split, constant images, NaN) out of training live here.
-"""
+"""Task 1's preprocessing: cats (label 1) and cars (0) resized, split,
+standardized, with the checks that keep data unable to answer the
+question (a class missing from a split, constant images, NaN) out."""
 
 from __future__ import annotations
 
@@ -22,18 +18,9 @@ from torch.utils.data import (
 )
 from torchvision.transforms.v2 import functional as tvf
 
+from byhand import cifar
 from byhand._io import atomic_write, project_root, torch_save
-from byhand.cifar import (
-    CIFAR_CLASSES,
-    FOLDER,
-    TEST_FILES,
-    DataError,
-    _checksum,
-    _read,
-    locate,
-)
-
-__all__ = ["CLASSES", "CatCarSplits", "DataError", "cat_car_splits"]
+from byhand.cifar import DataError
 
 CLASSES = ["car", "cat"]
 CIFAR_IDS = [1, 3]  # automobile, cat
@@ -69,17 +56,16 @@ class CatCarSplits:
 
 def cache_dir() -> Path:
     """Where computed data is kept: ``$BYHAND_CACHE`` or ``data/cache``."""
-    if os.environ.get("BYHAND_CACHE"):
-        return Path(os.environ["BYHAND_CACHE"])
-    return project_root() / "data" / "cache"
+    folder = os.environ.get("BYHAND_CACHE")
+    return Path(folder) if folder else project_root() / "data" / "cache"
 
 
 def _cat_car_resized(
     root: Path, md5: dict[str, str], official: bool, size: int, cache: Path
 ) -> dict:
     """Cats and cars of both official sets, resized, as uint8 tensors;
-    computed once per source and kept in ``cache``."""
-    checksum = _checksum(md5)
+    computed once per source (keyed by its checksums), kept in ``cache``."""
+    checksum = cifar._checksum(md5)
     path = cache / f"catcar-v{CACHE_VERSION}-{checksum}-{size}px.pt"
     if path.exists():
         try:
@@ -91,7 +77,7 @@ def _cat_car_resized(
                 f"cache file {path} is corrupt ({err}); rebuilding it",
                 stacklevel=3,
             )
-    raw = _read(root, md5, official)
+    raw = cifar._read(root, md5, official)
     ids = torch.tensor(CIFAR_IDS)
     # CIFAR-10 id -> our label: automobile (1) -> 0, cat (3) -> 1.
     lut = torch.full((10,), -1, dtype=torch.int64)
@@ -142,18 +128,18 @@ def _check_cache(small: object, checksum: str, size: int) -> None:
 
 def _check_source_classes(root: Path, small: dict) -> None:
     """Raise `DataError` unless both official sets hold both classes."""
-    for part, y, files in (
-        ("training and validation splits have", small["y_train"],
-         "data_batch_1-5"),
-        ("test split has", small["y_test"], TEST_FILES[0]),
-    ):  # fmt: skip
+    for part, key, files in (
+        ("training and validation splits have", "y_train", "data_batch_1-5"),
+        ("test split has", "y_test", cifar.TEST_FILES[0]),
+    ):
         for label, name in enumerate(CLASSES):
-            if not (y == label).any():
-                cifar_name = CIFAR_CLASSES[CIFAR_IDS[label]]
+            if not (small[key] == label).any():
+                cifar_name = cifar.CIFAR_CLASSES[CIFAR_IDS[label]]
                 raise DataError(
                     f"the {part} no {name!r} images: the CIFAR-10 copy in "
-                    f"{root} lacks {cifar_name} images in {FOLDER}/{files}; "
-                    "point CIFAR10_ROOT (or --root) at a complete copy"
+                    f"{root} lacks {cifar_name} images in "
+                    f"{cifar.FOLDER}/{files}; point CIFAR10_ROOT (or --root) "
+                    "at a complete copy"
                 )
 
 
@@ -249,15 +235,11 @@ def cat_car_splits(
     dtype: torch.dtype | None = None,
     cache: str | os.PathLike | None = None,
 ) -> CatCarSplits:
-    """Task 1: resize to ``size``, split, keep cat and car, standardize.
-
-    Validation is ``val_fraction`` of the official training set, stratified
-    by class and drawn with ``seed``; the test set is the official one.
-    Images come in ``dtype`` (default: ``torch.get_default_dtype()``); the
-    resized ones are cached in ``cache`` (default: `cache_dir`).
-    """
+    """Task 1: resize to ``size``, keep cat and car, split off a stratified
+    ``val_fraction`` of the official training set for validation, and
+    standardize with the training split's statistics, in ``dtype``."""
     folder = Path(cache) if cache is not None else cache_dir()
-    small = _cat_car_resized(*locate(root, download), size, folder)
+    small = _cat_car_resized(*cifar.locate(root, download), size, folder)
     tr, va = stratified_split(small["y_train"], val_fraction, seed)
     # Validation comes from the official training set.
     rows = {"train": ("train", tr), "val": ("train", va),
