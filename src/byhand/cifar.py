@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 from torchvision.datasets import CIFAR10 as TVCIFAR10
+from torchvision.datasets.utils import calculate_md5
 
 from byhand._io import project_root
 
@@ -118,20 +119,13 @@ def load_batch(path: Path) -> tuple[torch.Tensor, torch.Tensor]:
 
 @dataclass
 class CIFAR10:
-    """The whole data set as tensors, with where it came from."""
+    """The whole data set as tensors."""
 
     train_images: torch.Tensor  # (50000, 3, 32, 32) uint8
     train_labels: torch.Tensor  # (50000,) int64, CIFAR-10 class ids
     test_images: torch.Tensor
     test_labels: torch.Tensor
-    root: Path
-    md5: dict[str, str]
-    official: bool
-
-
-def _md5(path: Path) -> str:
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "md5").hexdigest()
+    official: bool  # the files are the official release's
 
 
 def _download(root: Path) -> None:
@@ -186,7 +180,7 @@ def locate(
             f"root=) to a folder that holds {FOLDER}/, or delete {folder} "
             "on a connected machine to download it again."
         )
-    md5 = {n: _md5(folder / n) for n in names}
+    md5 = {n: calculate_md5(folder / n) for n in names}
     official = all(md5[n] == OFFICIAL_MD5[n] for n in names)
     if not official and str(root) not in _warned_roots:
         _warned_roots.add(str(root))
@@ -209,10 +203,11 @@ def load_cifar10(
     root: str | os.PathLike | None = None, download: bool = True
 ) -> CIFAR10:
     """Read (downloading if allowed and needed) and validate CIFAR-10."""
-    return _read(*locate(root, download))
+    root, _, official = locate(root, download)
+    return _read(root, official)
 
 
-def _read(root: Path, md5: dict[str, str], official: bool) -> CIFAR10:
+def _read(root: Path, official: bool) -> CIFAR10:
     """Unpickle and check the batches that `locate` found."""
     folder = root / FOLDER
     meta = _unpickle(folder / META_FILE)
@@ -228,7 +223,5 @@ def _read(root: Path, md5: dict[str, str], official: bool) -> CIFAR10:
         train_labels=torch.cat([y for _, y in train]),
         test_images=test[0],
         test_labels=test[1],
-        root=root,
-        md5=md5,
         official=official,
     )

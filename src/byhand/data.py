@@ -77,7 +77,7 @@ def _cat_car_resized(
                 f"cache file {path} is corrupt ({err}); rebuilding it",
                 stacklevel=3,
             )
-    raw = cifar._read(root, md5, official)
+    raw = cifar._read(root, official)
     ids = torch.tensor(CIFAR_IDS)
     # CIFAR-10 id -> our label: automobile (1) -> 0, cat (3) -> 1.
     lut = torch.full((10,), -1, dtype=torch.int64)

@@ -165,8 +165,7 @@ def training_gradient_check(
             table.insert(0, "epoch", epoch)
             rows.append(table)
             optimizer.zero_grad()
-            loss = mse_loss(y, model(x))
-            loss.backward()
+            mse_loss(y, model(x)).backward()
             optimizer.step()
             step += 1
     return pd.concat(rows, ignore_index=True)
