@@ -45,17 +45,13 @@ def _remove(path: Path) -> None:
 def remove_stale(path: Path) -> None:
     """Remove the temporaries of ``path`` whose writer is gone (unlocked)."""
     for tmp in Path(path).parent.glob(f".{glob.escape(path.name)}.*.tmp"):
-        try:
+        with contextlib.suppress(OSError):  # gone, or a live writer's
             fd = os.open(tmp, os.O_RDONLY)
-        except OSError:
-            continue
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            _remove(tmp)
-        except OSError:
-            pass  # a live writer holds it
-        finally:
-            os.close(fd)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                _remove(tmp)
+            finally:
+                os.close(fd)
 
 
 @contextlib.contextmanager
