@@ -76,7 +76,24 @@ class ManualSGD:
         dampening: float = 0.0,
         nesterov: bool = False,
     ) -> None:
-        _check_hyperparameters(lr, weight_decay, momentum, dampening, nesterov)
+        values = dict(lr=lr, weight_decay=weight_decay, momentum=momentum,
+                      dampening=dampening)  # fmt: skip
+        bad = [k for k, v in values.items() if not math.isfinite(v)]
+        if bad:
+            raise ValueError(
+                f"{', '.join(bad)} must be finite numbers, got "
+                + ", ".join(f"{k}={values[k]}" for k in bad)
+            )
+        if lr < 0 or weight_decay < 0 or momentum < 0:
+            raise ValueError(
+                f"lr, weight_decay and momentum must be >= 0, got lr={lr}, "
+                f"weight_decay={weight_decay}, momentum={momentum}"
+            )
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError(
+                "Nesterov momentum requires momentum > 0 and dampening = 0"
+            )
+
         self.params = [p for p in params if p.requires_grad]
         self.lr = lr
         self.weight_decay = weight_decay
@@ -139,32 +156,6 @@ def train_manual_update(
         model.parameters(), lr, weight_decay, momentum, dampening, nesterov
     )
     return train(n_epochs, update, model, loss_fn, train_loader, **options)
-
-
-def _check_hyperparameters(
-    lr: float,
-    weight_decay: float,
-    momentum: float,
-    dampening: float,
-    nesterov: bool,
-) -> None:
-    values = dict(lr=lr, weight_decay=weight_decay, momentum=momentum,
-                  dampening=dampening)  # fmt: skip
-    bad = [k for k, v in values.items() if not math.isfinite(v)]
-    if bad:
-        raise ValueError(
-            f"{', '.join(bad)} must be finite numbers, got "
-            + ", ".join(f"{k}={values[k]}" for k in bad)
-        )
-    if lr < 0 or weight_decay < 0 or momentum < 0:
-        raise ValueError(
-            f"lr, weight_decay and momentum must be >= 0, got lr={lr}, "
-            f"weight_decay={weight_decay}, momentum={momentum}"
-        )
-    if nesterov and (momentum <= 0 or dampening != 0):
-        raise ValueError(
-            "Nesterov momentum requires momentum > 0 and dampening = 0"
-        )
 
 
 def batch_count(loader: DataLoader) -> int:
