@@ -264,9 +264,8 @@ def cat_car_splits(
 
 
 def loader(ds: TensorDataset, batch_size: int) -> DataLoader:
-    """The batches of ``DataLoader(ds, batch_size)``, in order, each sliced
-    from the tensors at once rather than collated image by image (the same
-    tensors, in a third less time per training run)."""
+    """``DataLoader(ds, batch_size)``'s batches, each sliced from the
+    tensors at once, not collated image by image (a third faster)."""
     batches = BatchSampler(SequentialSampler(ds), batch_size, drop_last=False)
     return DataLoader(ds, sampler=batches, batch_size=None)
 
@@ -291,9 +290,8 @@ def _interleaved(
 
 
 def with_flips(ds: TensorDataset) -> TensorDataset:
-    """The search's second protocol (training split only): each image
-    followed by its horizontal mirror, which leaves the per-channel
-    statistics of the standardization unchanged."""
+    """The second protocol (training split only): each image followed by
+    its mirror, which keeps the standardization's per-channel statistics."""
     x = ds.tensors[0]
     return _interleaved(ds, [x, x.flip(-1)])
 
