@@ -1,9 +1,8 @@
 """Files: where the project is, and writes that land whole or not at all.
 
 A write goes to a temporary ``.<name>.<random>.tmp`` beside its target,
-locked (``flock``) while it is written, then renamed over the target.  A
-killed writer's temporary stays behind, unlocked: the next write of the
-same target removes it (`remove_stale`).
+locked (``flock``) while written, then renamed over the target; the next
+write removes a killed writer's unlocked temporary (`remove_stale`).
 """
 
 from __future__ import annotations
@@ -11,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import glob
+import io
 import os
 import shutil
 import tempfile
@@ -29,8 +29,7 @@ def project_root() -> Path:
 
 
 def _usual_mode(path: Path, base: int) -> None:
-    """Give a temporary the mode a plain create would (``mkstemp`` and
-    ``mkdtemp`` make private 0600/0700 entries; ours are project files)."""
+    """The mode a plain create would give (not ``mkstemp``'s 0600)."""
     mask = os.umask(0)
     os.umask(mask)
     os.chmod(path, base & ~mask)
@@ -46,17 +45,13 @@ def _remove(path: Path) -> None:
 def remove_stale(path: Path) -> None:
     """Remove the temporaries of ``path`` whose writer is gone (unlocked)."""
     for tmp in Path(path).parent.glob(f".{glob.escape(path.name)}.*.tmp"):
-        try:
+        with contextlib.suppress(OSError):  # gone, or a live writer's
             fd = os.open(tmp, os.O_RDONLY)
-        except OSError:
-            continue
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            _remove(tmp)
-        except OSError:
-            pass  # a live writer holds it
-        finally:
-            os.close(fd)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                _remove(tmp)
+            finally:
+                os.close(fd)
 
 
 @contextlib.contextmanager
@@ -97,9 +92,7 @@ def atomic_write_text(path: Path, text: str) -> None:
 def torch_save(obj: object, path: Path) -> None:
     """``torch.save`` through memory, so that a full disk raises OSError
     (ENOSPC, EFBIG) as other writes do, not torch's RuntimeError."""
-    import io
-
-    import torch
+    import torch  # here: the render tools import this module without it
 
     buffer = io.BytesIO()
     torch.save(obj, buffer)

@@ -1,9 +1,6 @@
 """Reading CIFAR-10: locate or download, unpickle safely, validate.
 
-Where the data comes from, in order: the ``root`` argument, the
-``CIFAR10_ROOT`` environment variable, else ``data/`` in the project, where
-torchvision downloads it on a connected machine.  A root holds the standard
-"python version" layout, ``<root>/cifar-10-batches-py/``.
+A root holds the "python version" layout, ``<root>/cifar-10-batches-py/``.
 """
 
 from __future__ import annotations
@@ -22,6 +19,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 from torchvision.datasets import CIFAR10 as TVCIFAR10
+from torchvision.datasets.utils import calculate_md5
 
 from byhand._io import project_root
 
@@ -33,7 +31,6 @@ CIFAR_CLASSES = [
     "airplane", "automobile", "bird", "cat", "deer",
     "dog", "frog", "horse", "ship", "truck",
 ]  # fmt: skip
-# Our two classes, in CIFAR-10's order: label 0 = car, 1 = cat.
 # MD5s of the official release, as torchvision checks them.
 OFFICIAL_MD5 = dict(TVCIFAR10.train_list + TVCIFAR10.test_list)
 OFFICIAL_MD5[META_FILE] = TVCIFAR10.meta["md5"]
@@ -42,9 +39,6 @@ _warned_roots: set[str] = set()
 
 class DataError(RuntimeError):
     """CIFAR-10 is missing, incomplete or not valid."""
-
-
-# --------------------------------------------------------------- locating
 
 
 def resolve_root(root: str | os.PathLike | None = None) -> Path:
@@ -56,16 +50,10 @@ def resolve_root(root: str | os.PathLike | None = None) -> Path:
     return project_root() / "data"
 
 
-# ---------------------------------------------------------------- reading
-
-
 class _BatchUnpickler(pickle.Unpickler):
-    """Unpickles only what a CIFAR-10 batch holds.
-
-    A pickle can call any importable function while it loads; a batch only
-    needs numpy's array reconstruction and dtypes (plus ``_codecs.encode``,
-    which Python 3 uses to pickle bytes at protocol 2).
-    """
+    """Unpickles only what a CIFAR-10 batch holds: numpy arrays and dtypes
+    (plus ``_codecs.encode``, Python 3's bytes at protocol 2), since a
+    pickle can call any importable function while it loads."""
 
     ALLOWED: ClassVar[set[tuple[str, str]]] = {
         ("numpy.core.multiarray", "_reconstruct"),
@@ -90,8 +78,6 @@ def _unpickle(path: Path) -> dict:
     try:
         with open(path, "rb") as f:
             obj = _BatchUnpickler(f, encoding="latin1").load()
-    except FileNotFoundError:
-        raise
     except Exception as err:
         raise DataError(
             f"{path} is not a valid CIFAR-10 batch ({err}); delete the "
@@ -103,10 +89,8 @@ def _unpickle(path: Path) -> dict:
 
 
 def load_batch(path: Path) -> tuple[torch.Tensor, torch.Tensor]:
-    """Images (n, 3, 32, 32) uint8 and labels (n,) int64 of one batch file.
-
-    Checks the keys, shapes, dtypes and label range, naming the file.
-    """
+    """Images (n, 3, 32, 32) uint8 and labels (n,) int64 of one batch file,
+    checked (keys, shapes, dtypes, label range)."""
     obj = _unpickle(path)
 
     def bad(why: str) -> DataError:
@@ -133,30 +117,15 @@ def load_batch(path: Path) -> tuple[torch.Tensor, torch.Tensor]:
     return images, torch.from_numpy(labels.astype(np.int64))
 
 
-def _md5(path: Path) -> str:
-    h = hashlib.md5()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 22):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 @dataclass
 class CIFAR10:
-    """The whole data set as tensors, with where it came from."""
+    """The whole data set as tensors."""
 
     train_images: torch.Tensor  # (50000, 3, 32, 32) uint8
     train_labels: torch.Tensor  # (50000,) int64, CIFAR-10 class ids
     test_images: torch.Tensor
     test_labels: torch.Tensor
-    root: Path
-    md5: dict[str, str]
-    official: bool
-
-    @property
-    def checksum(self) -> str:
-        """One digest of every file: keys caches of what was computed."""
-        return _checksum(self.md5)
+    official: bool  # the files are the official release's
 
 
 def _download(root: Path) -> None:
@@ -173,26 +142,19 @@ def _download(root: Path) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _check_folders(*paths: Path) -> None:
-    for path in paths:
+def locate(
+    root: str | os.PathLike | None = None, download: bool = True
+) -> tuple[Path, dict[str, str], bool]:
+    """The root, each batch file's MD5 and whether they are the official
+    release's (a warning once per root if not), downloading if allowed."""
+    root = resolve_root(root)
+    folder = root / FOLDER
+    for path in (root, folder):
         if path.exists() and not path.is_dir():
             raise DataError(
                 f"{path} is a file, not a folder; point CIFAR10_ROOT (or "
                 f"root=) at the folder that holds {FOLDER}/"
             )
-
-
-def locate(
-    root: str | os.PathLike | None = None, download: bool = True
-) -> tuple[Path, dict[str, str], bool]:
-    """Find (downloading if allowed and needed) the batch files.
-
-    Returns the root, the MD5 of every file and whether they are the
-    official release's; warns once per root when they are not.
-    """
-    root = resolve_root(root)
-    folder = root / FOLDER
-    _check_folders(root, folder)
     if root.name == FOLDER or (root / TRAIN_FILES[0]).is_file():
         raise DataError(
             f"{root} is the {FOLDER} folder itself; point CIFAR10_ROOT (or "
@@ -218,7 +180,7 @@ def locate(
             f"root=) to a folder that holds {FOLDER}/, or delete {folder} "
             "on a connected machine to download it again."
         )
-    md5 = {n: _md5(folder / n) for n in names}
+    md5 = {n: calculate_md5(folder / n) for n in names}
     official = all(md5[n] == OFFICIAL_MD5[n] for n in names)
     if not official and str(root) not in _warned_roots:
         _warned_roots.add(str(root))
@@ -232,6 +194,7 @@ def locate(
 
 
 def _checksum(md5: dict[str, str]) -> str:
+    """One digest of every file: keys caches of what was computed."""
     joined = ",".join(f"{k}:{v}" for k, v in sorted(md5.items()))
     return hashlib.sha256(joined.encode()).hexdigest()[:16]
 
@@ -240,10 +203,11 @@ def load_cifar10(
     root: str | os.PathLike | None = None, download: bool = True
 ) -> CIFAR10:
     """Read (downloading if allowed and needed) and validate CIFAR-10."""
-    return _read(*locate(root, download))
+    root, _, official = locate(root, download)
+    return _read(root, official)
 
 
-def _read(root: Path, md5: dict[str, str], official: bool) -> CIFAR10:
+def _read(root: Path, official: bool) -> CIFAR10:
     """Unpickle and check the batches that `locate` found."""
     folder = root / FOLDER
     meta = _unpickle(folder / META_FILE)
@@ -259,7 +223,5 @@ def _read(root: Path, md5: dict[str, str], official: bool) -> CIFAR10:
         train_labels=torch.cat([y for _, y in train]),
         test_images=test[0],
         test_labels=test[1],
-        root=root,
-        md5=md5,
         official=official,
     )

@@ -1,12 +1,6 @@
-"""Task 1's preprocessing: cats and cars resized, split, standardized.
-
-The resized images of both classes are cached on disk, keyed by the
-checksums of the source files.  Labels: 0 = car (CIFAR-10's
-``automobile``, class 1) and 1 = cat (class 3), in CIFAR-10's own order.
-Long because the checks that keep data unable to answer the question
-(a class missing from a split, constant images, NaN) out of training
-live here, where the splits are built.
-"""
+"""Task 1's preprocessing: cats (label 1) and cars (0) resized, split,
+standardized, with the checks that keep data unable to answer the
+question (a class missing from a split, constant images, NaN) out."""
 
 from __future__ import annotations
 
@@ -24,31 +18,19 @@ from torch.utils.data import (
 )
 from torchvision.transforms.v2 import functional as tvf
 
+from byhand import cifar
 from byhand._io import atomic_write, project_root, torch_save
-from byhand.cifar import (
-    CIFAR_CLASSES,
-    FOLDER,
-    TEST_FILES,
-    DataError,
-    _checksum,
-    _read,
-    locate,
-)
-
-__all__ = ["CLASSES", "CatCarSplits", "DataError", "cat_car_splits"]
+from byhand.cifar import DataError
 
 CLASSES = ["car", "cat"]
 CIFAR_IDS = [1, 3]  # automobile, cat
 SPLIT_NAMES = {"train": "training", "val": "validation", "test": "test"}
-SPLITTED = ("train", "val")  # drawn from the official training set
+CACHE_VERSION = 2
 
 
 def resize(images: torch.Tensor, size: int = 16) -> torch.Tensor:
-    """Resize a uint8 batch (n, 3, H, W) at once, antialiased.
-
-    Same filter as ``transforms.Resize(size)`` on PIL images (bilinear with
-    antialias), but on the whole batch in one call.
-    """
+    """A uint8 batch (n, 3, H, W) resized at once, with the filter of
+    ``transforms.Resize(size)`` on PIL images (bilinear, antialiased)."""
     return tvf.resize(images, [size, size], antialias=True)
 
 
@@ -69,59 +51,47 @@ class CatCarSplits:
 
     @property
     def sizes(self) -> dict[str, int]:
-        return {
-            "train": len(self.train),
-            "val": len(self.val),
-            "test": len(self.test),
-        }
-
-
-CACHE_VERSION = 2
+        return {k: len(getattr(self, k)) for k in SPLIT_NAMES}
 
 
 def cache_dir() -> Path:
     """Where computed data is kept: ``$BYHAND_CACHE`` or ``data/cache``."""
-    if os.environ.get("BYHAND_CACHE"):
-        return Path(os.environ["BYHAND_CACHE"])
-    return project_root() / "data" / "cache"
+    folder = os.environ.get("BYHAND_CACHE")
+    return Path(folder) if folder else project_root() / "data" / "cache"
 
 
 def _cat_car_resized(
-    root: Path,
-    md5: dict[str, str],
-    official: bool,
-    size: int,
-    cache: Path,
+    root: Path, md5: dict[str, str], official: bool, size: int, cache: Path
 ) -> dict:
-    """Cats and cars of both official sets, resized, as uint8 tensors.
-
-    Computed once per source (keyed by its checksums) and kept in the
-    cache folder, so a second load skips unpickling and resizing.
-    """
-    checksum = _checksum(md5)
+    """Cats and cars of both official sets, resized, as uint8 tensors;
+    computed once per source (keyed by its checksums), kept in ``cache``."""
+    checksum = cifar._checksum(md5)
     path = cache / f"catcar-v{CACHE_VERSION}-{checksum}-{size}px.pt"
-    small = _load_cache(path, checksum, size)
-    if small is not None:
-        return small
-    raw = _read(root, md5, official)  # checksums already computed
-    # Resize every image (task 1's order), then keep our two classes.
-    train_all = resize(raw.train_images, size)
-    test_all = resize(raw.test_images, size)
+    if path.exists():
+        try:
+            small = torch.load(path, weights_only=True)
+            _check_cache(small, checksum, size)
+            return small
+        except Exception as err:
+            warnings.warn(
+                f"cache file {path} is corrupt ({err}); rebuilding it",
+                stacklevel=3,
+            )
+    raw = cifar._read(root, official)
     ids = torch.tensor(CIFAR_IDS)
-    pos_train = torch.nonzero(torch.isin(raw.train_labels, ids)).flatten()
-    pos_test = torch.nonzero(torch.isin(raw.test_labels, ids)).flatten()
     # CIFAR-10 id -> our label: automobile (1) -> 0, cat (3) -> 1.
     lut = torch.full((10,), -1, dtype=torch.int64)
     lut[ids] = torch.arange(len(CIFAR_IDS))
-    small = {
-        "x_train": train_all[pos_train].contiguous(),
-        "y_train": lut[raw.train_labels[pos_train]],
-        "pos_train": pos_train,
-        "x_test": test_all[pos_test].contiguous(),
-        "y_test": lut[raw.test_labels[pos_test]],
-        "pos_test": pos_test,
-        "checksum": checksum,
-    }
+    small = {"checksum": checksum}
+    for part, images, labels in (
+        ("train", raw.train_images, raw.train_labels),
+        ("test", raw.test_images, raw.test_labels),
+    ):
+        # Resize every image (task 1's order), then keep our two classes.
+        pos = torch.nonzero(torch.isin(labels, ids)).flatten()
+        small[f"x_{part}"] = resize(images, size)[pos].contiguous()
+        small[f"y_{part}"] = lut[labels[pos]]
+        small[f"pos_{part}"] = pos
     _check_source_classes(root, small)  # a cache always holds both
     try:
         atomic_write(path, lambda tmp: torch_save(small, tmp))
@@ -135,40 +105,69 @@ def _cat_car_resized(
     return small
 
 
-def _load_cache(path: Path, checksum: str, size: int) -> dict | None:
-    """The cached images, or None (with a warning if the file is bad)."""
-    if not path.exists():
-        return None
-    try:
-        small = torch.load(path, weights_only=True)
-        _check_cache(small, checksum, size)
-        return small
-    except Exception as err:
-        warnings.warn(
-            f"cache file {path} is corrupt ({err}); rebuilding it",
-            stacklevel=4,
-        )
-    return None
+def _check_cache(small: object, checksum: str, size: int) -> None:
+    """Raise ValueError unless ``small`` is what `_cat_car_resized` saves."""
+    keys = {"x_train", "y_train", "pos_train", "x_test", "y_test"}
+    keys |= {"pos_test", "checksum"}
+    if not isinstance(small, dict) or set(small) != keys:
+        raise ValueError(f"not a dict with the keys {sorted(keys)}")
+    if small["checksum"] != checksum:
+        raise ValueError("made from other source files")
+    for part in ("train", "test"):
+        x, y = small[f"x_{part}"], small[f"y_{part}"]
+        if x.dtype != torch.uint8 or tuple(x.shape[1:]) != (3, size, size):
+            raise ValueError(
+                f"{part} images are {x.dtype} {tuple(x.shape)}, not uint8 "
+                f"(n, 3, {size}, {size})"
+            )
+        if not len(x) == len(y) == len(small[f"pos_{part}"]):
+            raise ValueError(f"{part} images, labels and positions differ")
+        if y.dtype != torch.int64 or set(y.unique().tolist()) != {0, 1}:
+            raise ValueError(f"{part} labels are not 0 and 1")
 
 
 def _check_source_classes(root: Path, small: dict) -> None:
     """Raise `DataError` unless both official sets hold both classes."""
-    for part, y, files in (
-        (
-            "training and validation splits have",
-            small["y_train"],
-            "data_batch_1-5",
-        ),
-        ("test split has", small["y_test"], TEST_FILES[0]),
+    for part, key, files in (
+        ("training and validation splits have", "y_train", "data_batch_1-5"),
+        ("test split has", "y_test", cifar.TEST_FILES[0]),
     ):
         for label, name in enumerate(CLASSES):
-            if not (y == label).any():
-                cifar_name = CIFAR_CLASSES[CIFAR_IDS[label]]
+            if not (small[key] == label).any():
+                cifar_name = cifar.CIFAR_CLASSES[CIFAR_IDS[label]]
                 raise DataError(
                     f"the {part} no {name!r} images: the CIFAR-10 copy in "
-                    f"{root} lacks {cifar_name} images in {FOLDER}/{files}; "
-                    "point CIFAR10_ROOT (or --root) at a complete copy"
+                    f"{root} lacks {cifar_name} images in "
+                    f"{cifar.FOLDER}/{files}; point CIFAR10_ROOT (or --root) "
+                    "at a complete copy"
                 )
+
+
+def stratified_split(
+    labels: torch.Tensor, val_fraction: float, seed: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Sorted indices (train, val), each class split in the same
+    proportion, drawn with ``seed``; `DataError` if a split is empty."""
+    if not 0 < val_fraction < 1:
+        raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction}")
+    g = torch.Generator().manual_seed(seed)
+    train_idx, val_idx = [], []
+    for c in torch.unique(labels):
+        idx = torch.nonzero(labels == c).flatten()
+        idx = idx[torch.randperm(len(idx), generator=g)]
+        n_val = round(len(idx) * val_fraction)
+        val_idx.append(idx[:n_val])
+        train_idx.append(idx[n_val:])
+    train = torch.sort(torch.cat(train_idx)).values
+    val = torch.sort(torch.cat(val_idx)).values
+    if len(val) == 0 or len(train) == 0:
+        empty = "validation" if len(val) == 0 else "training"
+        raise DataError(
+            f"val_fraction={val_fraction} of {len(labels)} training "
+            f"images leaves the {empty} split empty; use a val_fraction "
+            "that keeps both splits non-empty"
+        )
+    return train, val
 
 
 def _check_splits(
@@ -181,7 +180,9 @@ def _check_splits(
     for split, y in labels.items():
         for label, name in enumerate(CLASSES):
             if not (y == label).any():
-                n = sum(int((labels[k] == label).sum()) for k in SPLITTED)
+                n = sum(
+                    int((labels[k] == label).sum()) for k in ("train", "val")
+                )
                 raise DataError(
                     f"the {SPLIT_NAMES[split]} split has no {name!r} "
                     f"images: val_fraction={val_fraction} of {n} {name} "
@@ -198,68 +199,6 @@ def _check_splits(
                 "carry nothing to learn and cannot be standardized; point "
                 "CIFAR10_ROOT (or --root) at real CIFAR-10 images"
             )
-
-
-def _check_cache(small: object, checksum: str, size: int) -> None:
-    """Raise ValueError unless ``small`` is what `_cat_car_resized` saves."""
-    if not isinstance(small, dict):
-        raise ValueError("not a dict")
-    keys = {"x_train", "y_train", "pos_train", "x_test", "y_test"}
-    keys |= {"pos_test", "checksum"}
-    if set(small) != keys:
-        raise ValueError(f"keys {sorted(small)} instead of {sorted(keys)}")
-    if small["checksum"] != checksum:
-        raise ValueError("made from other source files")
-    for part in ("train", "test"):
-        x, y = small[f"x_{part}"], small[f"y_{part}"]
-        pos = small[f"pos_{part}"]
-        if x.dtype != torch.uint8 or tuple(x.shape[1:]) != (3, size, size):
-            raise ValueError(
-                f"{part} images are {x.dtype} {tuple(x.shape)}, not uint8 "
-                f"(n, 3, {size}, {size})"
-            )
-        if not len(x) == len(y) == len(pos) or y.dtype != torch.int64:
-            raise ValueError(f"{part} images, labels and positions differ")
-        if set(y.unique().tolist()) != set(range(len(CLASSES))):
-            raise ValueError(f"{part} labels are not {list(range(2))}")
-
-
-def stratified_split(
-    labels: torch.Tensor, val_fraction: float, seed: int
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Indices (train, val), each class split in the same proportion.
-
-    The validation part of each class is drawn with a generator seeded by
-    ``seed``; both index lists come back sorted, in the data's own order.
-    """
-    if not 0 < val_fraction < 1:
-        raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction}")
-    g = torch.Generator().manual_seed(seed)
-    train_idx, val_idx = [], []
-    for c in torch.unique(labels):
-        idx = torch.nonzero(labels == c).flatten()
-        idx = idx[torch.randperm(len(idx), generator=g)]
-        n_val = round(len(idx) * val_fraction)
-        val_idx.append(idx[:n_val])
-        train_idx.append(idx[n_val:])
-    return torch.sort(torch.cat(train_idx)).values, torch.sort(
-        torch.cat(val_idx)
-    ).values
-
-
-def _split(
-    y_trainval: torch.Tensor, val_fraction: float, seed: int
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """`stratified_split`, or `DataError` if a split would be empty."""
-    tr, va = stratified_split(y_trainval, val_fraction, seed)
-    if len(va) == 0 or len(tr) == 0:
-        empty = "validation" if len(va) == 0 else "training"
-        raise DataError(
-            f"val_fraction={val_fraction} of {len(y_trainval)} training "
-            f"images leaves the {empty} split empty; use a val_fraction "
-            "that keeps both splits non-empty"
-        )
-    return tr, va
 
 
 def _standardized(
@@ -296,27 +235,19 @@ def cat_car_splits(
     dtype: torch.dtype | None = None,
     cache: str | os.PathLike | None = None,
 ) -> CatCarSplits:
-    """Task 1: resize to ``size``, split, keep cat and car, standardize.
-
-    Validation is ``val_fraction`` of the official training set, stratified
-    by class and drawn with ``seed``; the test set is the official one.
-    Each channel is standardized with the training split's mean and std.
-    Images come in ``dtype`` (default: ``torch.get_default_dtype()``).
-    The resized images are cached in ``cache`` (default: `cache_dir`).
-    """
-    root, md5, official = locate(root, download)
-    checksum = _checksum(md5)
+    """Task 1: resize to ``size``, keep cat and car, split off a stratified
+    ``val_fraction`` of the official training set for validation, and
+    standardize with the training split's statistics, in ``dtype``."""
     folder = Path(cache) if cache is not None else cache_dir()
-    small = _cat_car_resized(root, md5, official, size, folder)
-    dtype = dtype or torch.get_default_dtype()
-    pos_train, pos_test = small["pos_train"], small["pos_test"]
-    y_trainval, y_test = small["y_train"], small["y_test"]
-    train_all, test_all = small["x_train"], small["x_test"]
-    tr, va = _split(y_trainval, val_fraction, seed)
-    images = {"train": train_all[tr], "val": train_all[va], "test": test_all}
-    labels = {"train": y_trainval[tr], "val": y_trainval[va], "test": y_test}
-    index = {"train": pos_train[tr], "val": pos_train[va], "test": pos_test}
+    small = _cat_car_resized(*cifar.locate(root, download), size, folder)
+    tr, va = stratified_split(small["y_train"], val_fraction, seed)
+    # Validation comes from the official training set.
+    rows = {"train": ("train", tr), "val": ("train", va),
+            "test": ("test", slice(None))}  # fmt: skip
+    images = {k: small[f"x_{p}"][i] for k, (p, i) in rows.items()}
+    labels = {k: small[f"y_{p}"][i] for k, (p, i) in rows.items()}
     _check_splits(images, labels, val_fraction)
+    dtype = dtype or torch.get_default_dtype()
     sets, mean, std = _standardized(images, labels, dtype)
     return CatCarSplits(
         train=sets["train"],
@@ -326,16 +257,15 @@ def cat_car_splits(
         mean=mean,
         std=std,
         images=images,
-        index=index,
-        checksum=checksum,
+        index={k: small[f"pos_{p}"][i] for k, (p, i) in rows.items()},
+        checksum=small["checksum"],
         seed=seed,
     )
 
 
 def loader(ds: TensorDataset, batch_size: int) -> DataLoader:
-    """The batches of ``DataLoader(ds, batch_size)``, in order, each sliced
-    from the tensors at once instead of collated image by image (the same
-    tensors, in a third less time per training run)."""
+    """``DataLoader(ds, batch_size)``'s batches, each sliced from the
+    tensors at once, not collated image by image (a third faster)."""
     batches = BatchSampler(SequentialSampler(ds), batch_size, drop_last=False)
     return DataLoader(ds, sampler=batches, batch_size=None)
 
@@ -343,42 +273,35 @@ def loader(ds: TensorDataset, batch_size: int) -> DataLoader:
 def dataloaders(
     splits: CatCarSplits, batch_size: int = 256
 ) -> dict[str, DataLoader]:
-    """DataLoaders for each split, unshuffled so training reproduces."""
-    return {
-        name: loader(ds, batch_size)
-        for name, ds in (
-            ("train", splits.train),
-            ("val", splits.val),
-            ("test", splits.test),
-        )
-    }
+    """A loader for each split, unshuffled so training reproduces."""
+    return {k: loader(getattr(splits, k), batch_size) for k in SPLIT_NAMES}
 
 
-def with_flips(ds: TensorDataset) -> TensorDataset:
-    """``ds`` with each image followed by its horizontal mirror image.
-
-    The second protocol of the search: twice the training images, in a
-    fixed order (image, mirror, next image, ...), so an unshuffled loader
-    still reproduces.  Flipping permutes pixels within a row, so the
-    per-channel statistics of the standardization do not change.  For
-    the training split only: validation and test stay as they are.
-    """
+def _interleaved(
+    ds: TensorDataset, copies: list[torch.Tensor]
+) -> TensorDataset:
+    """Each image's ``copies`` one after the other, with its label: a fixed
+    order, so an unshuffled loader still reproduces."""
     x, y = ds.tensors
-    pairs = torch.stack([x, x.flip(-1)], dim=1)  # (n, 2, C, H, W)
+    stacked = torch.stack(copies, dim=1)  # (n, copies, C, H, W)
     return TensorDataset(
-        pairs.reshape(-1, *x.shape[1:]), y.repeat_interleave(2)
+        stacked.reshape(-1, *x.shape[1:]), y.repeat_interleave(len(copies))
     )
 
 
+def with_flips(ds: TensorDataset) -> TensorDataset:
+    """The second protocol (training split only): each image followed by
+    its mirror, which keeps the standardization's per-channel statistics."""
+    x = ds.tensors[0]
+    return _interleaved(ds, [x, x.flip(-1)])
+
+
 def _shift(x: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
-    """Images moved by (dy, dx) pixels; the uncovered row or column is 0,
-    the training split's mean colour after standardization."""
-    out = torch.zeros_like(x)
+    """Images moved by (dy, dx), at most one pixel each way; the uncovered
+    row or column is 0, the training mean after standardization."""
     h, w = x.shape[-2:]
-    out[..., max(dy, 0) : h + min(dy, 0), max(dx, 0) : w + min(dx, 0)] = x[
-        ..., max(-dy, 0) : h + min(-dy, 0), max(-dx, 0) : w + min(-dx, 0)
-    ]
-    return out
+    padded = torch.nn.functional.pad(x, (1, 1, 1, 1))
+    return padded[..., 1 - dy : 1 - dy + h, 1 - dx : 1 - dx + w]
 
 
 # The shift protocol's moves: none, then one pixel up, down, left, right.
@@ -386,18 +309,10 @@ SHIFTS = ((0, 0), (-1, 0), (1, 0), (0, -1), (0, 1))
 
 
 def with_shifts(ds: TensorDataset) -> TensorDataset:
-    """``ds`` with each image's mirror and their one-pixel shifts.
-
-    The third protocol of the search: ten copies of each image in a fixed
-    order (the image moved by each of `SHIFTS`, then its mirror moved the
-    same way), so an unshuffled loader still reproduces.  A cat or a car
-    one pixel to the side is still a cat or a car.  For the training
-    split only.
-    """
-    x, y = ds.tensors
+    """The search's third protocol (training split only): ten copies of
+    each image, moved by each of `SHIFTS`, then its mirror moved the same
+    way.  A cat or a car one pixel to the side is still a cat or a car."""
+    x = ds.tensors[0]
     copies = [_shift(img, dy, dx) for img in (x, x.flip(-1))
               for dy, dx in SHIFTS]  # fmt: skip
-    stacked = torch.stack(copies, dim=1)  # (n, 10, C, H, W)
-    return TensorDataset(
-        stacked.reshape(-1, *x.shape[1:]), y.repeat_interleave(len(copies))
-    )
+    return _interleaved(ds, copies)

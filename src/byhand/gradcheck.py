@@ -1,9 +1,5 @@
-"""Gradient checking: is ``backpropagation`` right?
-
-Two independent references, both in float64 and both returning one relative
-error per layer and parameter: autograd (``loss.backward()``) and central
-finite differences, (L(theta + h) - L(theta - h)) / 2h.
-"""
+"""Gradient checking: is ``backpropagation`` right?  In float64, against
+autograd and central differences (L(theta + h) - L(theta - h)) / 2h."""
 
 from __future__ import annotations
 
@@ -30,58 +26,35 @@ def relative_error(a: torch.Tensor, b: torch.Tensor) -> float:
     return (a - b).norm().item() / scale
 
 
+def _parameters(model: Any) -> dict[tuple[int, str], torch.Tensor]:
+    """Each layer's weight and bias, keyed (layer, "weight" or "bias")."""
+    return {
+        (l, kind): getattr(model.fc[str(l)], kind)
+        for l in range(1, model.L + 1)
+        for kind in ("weight", "bias")
+    }
+
+
 def _hand_gradients(
     model: Any, x: torch.Tensor, y: torch.Tensor, backprop: Backprop
 ) -> dict[tuple[int, str], torch.Tensor]:
     with torch.no_grad():
         y_pred = model(x)
     backprop(model, y, y_pred)
-    grads = {}
-    for l in range(1, model.L + 1):
-        grads[(l, "weight")] = model.dL_dw[l].clone()
-        grads[(l, "bias")] = model.dL_db[l].clone()
-    return grads
-
-
-def _records(
-    hand: dict[tuple[int, str], torch.Tensor],
-    ref: dict[tuple[int, str], torch.Tensor],
-    method: str,
-) -> list[dict[str, Any]]:
-    rows = []
-    for (l, kind), g in hand.items():
-        want = ref[(l, kind)]
-        if g.shape != want.shape:
-            raise ValueError(
-                f"layer {l} {kind}: hand gradient has shape "
-                f"{tuple(g.shape)}, {method} gives {tuple(want.shape)}"
-            )
-        rows.append(
-            {
-                "layer": l,
-                "param": kind,
-                "method": method,
-                "rel_error": relative_error(g, want),
-            }
-        )
-    return rows
+    grads = {"weight": model.dL_dw, "bias": model.dL_db}
+    return {
+        (l, kind): grads[kind][l].clone() for l, kind in _parameters(model)
+    }
 
 
 def autograd_gradients(
     model: Any, x: torch.Tensor, y: torch.Tensor
 ) -> dict[tuple[int, str], torch.Tensor]:
     """dL/dtheta by autograd, without touching the model's ``.grad``."""
-    y_pred = model(x)
-    loss = mse_loss(y, y_pred)
-    params = []
-    for l in range(1, model.L + 1):
-        params += [model.fc[str(l)].weight, model.fc[str(l)].bias]
-    grads = torch.autograd.grad(loss, params)
-    out = {}
-    for i, l in enumerate(range(1, model.L + 1)):
-        out[(l, "weight")] = grads[2 * i]
-        out[(l, "bias")] = grads[2 * i + 1]
-    return out
+    params = _parameters(model)
+    loss = mse_loss(y, model(x))
+    grads = torch.autograd.grad(loss, list(params.values()))
+    return dict(zip(params, grads, strict=True))
 
 
 def finite_difference_gradients(
@@ -94,20 +67,18 @@ def finite_difference_gradients(
     """
     out = {}
     with torch.no_grad():
-        for l in range(1, model.L + 1):
-            for kind in ("weight", "bias"):
-                p = getattr(model.fc[str(l)], kind)
-                flat = p.data.view(-1)
-                g = torch.empty_like(flat)
-                for i in range(flat.numel()):
-                    old = flat[i].item()
-                    flat[i] = old + h
-                    up = mse_loss(y, model(x)).item()
-                    flat[i] = old - h
-                    down = mse_loss(y, model(x)).item()
-                    flat[i] = old
-                    g[i] = (up - down) / (2 * h)
-                out[(l, kind)] = g.view_as(p)
+        for key, p in _parameters(model).items():
+            flat = p.data.view(-1)
+            g = torch.empty_like(flat)
+            for i in range(flat.numel()):
+                old = flat[i].item()
+                flat[i] = old + h
+                up = mse_loss(y, model(x)).item()
+                flat[i] = old - h
+                down = mse_loss(y, model(x)).item()
+                flat[i] = old
+                g[i] = (up - down) / (2 * h)
+            out[key] = g.view_as(p)
     return out
 
 
@@ -118,11 +89,8 @@ def check_gradients(
     backprop: Backprop = backpropagation,
     methods: tuple[str, ...] = ("autograd", "finite_differences"),
 ) -> pd.DataFrame:
-    """Compare ``backprop``'s gradients with the references in ``methods``.
-
-    Returns one row per (layer, parameter, method) with its relative error.
-    Needs float64 inputs and parameters; the model is not changed.
-    """
+    """One row per (layer, parameter, method): the relative error of
+    ``backprop``'s gradient against the reference ``method`` (float64)."""
     if x.dtype != torch.float64 or any(
         p.dtype != torch.float64 for p in model.parameters()
     ):
@@ -139,7 +107,17 @@ def check_gradients(
     for method in methods:
         if method not in refs:
             raise ValueError(f"unknown method {method!r}; use {list(refs)}")
-        rows += _records(hand, refs[method](model, x, y), method)
+        ref = refs[method](model, x, y)
+        for (l, kind), g in hand.items():
+            want = ref[(l, kind)]
+            if g.shape != want.shape:
+                raise ValueError(
+                    f"layer {l} {kind}: hand gradient has shape "
+                    f"{tuple(g.shape)}, {method} gives {tuple(want.shape)}"
+                )
+            error = relative_error(g, want)
+            rows.append({"layer": l, "param": kind, "method": method,
+                         "rel_error": error})  # fmt: skip
     return pd.DataFrame(rows)
 
 
@@ -170,13 +148,9 @@ def training_gradient_check(
     backprop: Backprop = backpropagation,
     fd_every: int = 1,
 ) -> pd.DataFrame:
-    """The course's protocol: train with SGD at batch size 1, checking.
-
-    At every step the hand gradients are compared with autograd (and with
-    finite differences every ``fd_every`` steps) before SGD moves the
-    parameters, so the check covers many points of the loss surface.
-    Returns one row per (step, layer, parameter, method).
-    """
+    """The course's protocol: SGD at batch size 1, and before every step
+    a check against autograd (and finite differences every ``fd_every``
+    steps), so it covers many points of the loss surface."""
     optimizer = torch.optim.SGD(model.parameters(), lr=lr)
     rows = []
     step = 0
@@ -191,18 +165,15 @@ def training_gradient_check(
             table.insert(0, "epoch", epoch)
             rows.append(table)
             optimizer.zero_grad()
-            loss = mse_loss(y, model(x))
-            loss.backward()
+            mse_loss(y, model(x)).backward()
             optimizer.step()
             step += 1
     return pd.concat(rows, ignore_index=True)
 
 
 def summarize(table: pd.DataFrame, tol: dict[str, float]) -> pd.DataFrame:
-    """Worst relative error per layer, parameter and method, with a verdict.
-
-    ``tol`` maps a method to its tolerance (e.g. 1e-10 for autograd).
-    """
+    """Worst relative error per layer, parameter and method, passed when
+    within ``tol[method]`` (e.g. 1e-10 for autograd)."""
     worst = (
         table.groupby(["method", "layer", "param"])["rel_error"]
         .max()
@@ -220,12 +191,9 @@ def grayscale_crops(
     root: str | os.PathLike | None = None,
     download: bool = True,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """The first ``n`` training images as grayscale centre crops.
-
-    A stand-in for the course's five 24x24 MNIST crops (MNIST cannot be
-    downloaded everywhere): images (n, 1, size, size) on [0, 1] in the
-    default dtype and one-hot targets (n, 10) for a ``[576, 16, 10]`` net.
-    """
+    """The first ``n`` training images as grayscale centre crops on [0, 1]
+    and one-hot targets (n, 10): a stand-in for the course's five 24x24
+    MNIST crops, for a ``[576, 16, 10]`` net."""
     raw = load_cifar10(root, download=download)
     gray = tvf.rgb_to_grayscale(raw.train_images[:n])
     crops = tvf.center_crop(gray, [size, size])

@@ -1,11 +1,7 @@
 """Section 3's training loops: with torch.optim.SGD and by hand.
 
-`train` is the course's loop; `train_manual_update` is the same loop
-with `ManualSGD`, equation (3) with torch.optim.SGD's weight decay and
-momentum written with the same tensor operations in the same order, so
-both give bit-identical parameters. What the loop reports to (history,
-running accuracy, the course's log, progress, divergence) is a
-`byhand.watch.Watch`, kept out of the loop.
+`ManualSGD` writes torch.optim.SGD's update with the same tensor
+operations in the same order, so both give bit-identical parameters.
 """
 
 from __future__ import annotations
@@ -29,12 +25,9 @@ def train(
     train_loader: DataLoader,
     **options: Any,
 ) -> History:
-    """Train ``model`` for ``n_epochs`` with ``optimizer`` (tasks 3 and 5).
-
-    ``optimizer`` has ``step()`` and ``zero_grad()``: a torch.optim.SGD, or
-    `ManualSGD`. ``options`` (``progress``, ``log``, ``on_epoch``) go to
-    the `Watch` that records the run and stops it if it diverges.
-    """
+    """Train ``model`` for ``n_epochs`` (tasks 3 and 5); ``options``
+    (``progress``, ``log``, ``on_epoch``) go to the `Watch` that records
+    the run and stops it if it diverges."""
     watch = Watch(n_epochs, desc=type(optimizer).__name__, **options)
     device, dtype = model_device(model), model_dtype(model)
     n_batches = batch_count(train_loader)
@@ -42,8 +35,7 @@ def train(
     for epoch in watch.epochs():
         loss_train = 0.0
         for imgs, labels in train_loader:
-            imgs = imgs.to(device=device, dtype=dtype)  # section 3.3
-            labels = labels.to(device=device)
+            imgs, labels = to_model(imgs, labels, device, dtype)
             outputs = model(imgs)
             loss = loss_fn(outputs, labels)
             if watch.batch_diverged(epoch, loss, outputs, labels):
@@ -84,7 +76,24 @@ class ManualSGD:
         dampening: float = 0.0,
         nesterov: bool = False,
     ) -> None:
-        _check_hyperparameters(lr, weight_decay, momentum, dampening, nesterov)
+        values = dict(lr=lr, weight_decay=weight_decay, momentum=momentum,
+                      dampening=dampening)  # fmt: skip
+        bad = [k for k, v in values.items() if not math.isfinite(v)]
+        if bad:
+            raise ValueError(
+                f"{', '.join(bad)} must be finite numbers, got "
+                + ", ".join(f"{k}={values[k]}" for k in bad)
+            )
+        if lr < 0 or weight_decay < 0 or momentum < 0:
+            raise ValueError(
+                f"lr, weight_decay and momentum must be >= 0, got lr={lr}, "
+                f"weight_decay={weight_decay}, momentum={momentum}"
+            )
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError(
+                "Nesterov momentum requires momentum > 0 and dampening = 0"
+            )
+
         self.params = [p for p in params if p.requires_grad]
         self.lr = lr
         self.weight_decay = weight_decay
@@ -141,49 +150,16 @@ def train_manual_update(
     nesterov: bool = False,
     **options: Any,
 ) -> History:
-    """`train` with the update written by hand, `ManualSGD` (tasks 4-7).
-
-    ``weight_decay``, ``momentum``, ``dampening`` and ``nesterov`` mean what
-    they mean in torch.optim.SGD; with equal values the result is identical.
-    """
+    """`train` with `ManualSGD` (tasks 4-7); the hyperparameters mean
+    what they mean in torch.optim.SGD, and give identical results."""
     update = ManualSGD(
         model.parameters(), lr, weight_decay, momentum, dampening, nesterov
     )
     return train(n_epochs, update, model, loss_fn, train_loader, **options)
 
 
-def _check_hyperparameters(
-    lr: float,
-    weight_decay: float,
-    momentum: float,
-    dampening: float,
-    nesterov: bool,
-) -> None:
-    values = {
-        "lr": lr,
-        "weight_decay": weight_decay,
-        "momentum": momentum,
-        "dampening": dampening,
-    }
-    bad = [k for k, v in values.items() if not math.isfinite(v)]
-    if bad:
-        raise ValueError(
-            f"{', '.join(bad)} must be finite numbers, got "
-            + ", ".join(f"{k}={values[k]}" for k in bad)
-        )
-    if lr < 0 or weight_decay < 0 or momentum < 0:
-        raise ValueError(
-            f"lr, weight_decay and momentum must be >= 0, got lr={lr}, "
-            f"weight_decay={weight_decay}, momentum={momentum}"
-        )
-    if nesterov and (momentum <= 0 or dampening != 0):
-        raise ValueError(
-            "Nesterov momentum requires momentum > 0 and dampening = 0"
-        )
-
-
 def batch_count(loader: DataLoader) -> int:
-    """``len(loader)``, the number of batches, with a clear error when 0."""
+    """``len(loader)``, with a clear error when there is no batch."""
     if len(loader) == 0:
         raise ValueError(
             "train_loader yields no batches: the training split is empty"
@@ -212,9 +188,5 @@ def to_model(
     device: torch.device,
     dtype: torch.dtype,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Move a batch to the model's device and dtype (section 3.3).
-
-    ``device`` and ``dtype`` are `model_device` and `model_dtype`, looked
-    up once per loop rather than once per batch.
-    """
+    """A batch on the model's device and in its dtype (section 3.3)."""
     return imgs.to(device=device, dtype=dtype), labels.to(device=device)

@@ -1,9 +1,4 @@
-"""What `byhand.training.train` reports to, kept out of its loop.
-
-A `Watch` records the `History` (mean loss and running accuracy per
-epoch), writes the course's log lines, shows a progress bar, calls a
-callback after each epoch, and stops a run whose loss diverges.
-"""
+"""What `byhand.training.train` reports to, kept out of its loop."""
 
 from __future__ import annotations
 
@@ -24,13 +19,10 @@ from byhand.search.logformat import logged_epochs, loss_line
 
 @dataclass
 class History:
-    """What a training run returns, per epoch.
+    """What a training run returns, per epoch."""
 
-    ``losses`` is the mean training loss over the epoch's batches (what the
-    course prints); ``accuracies`` the share of training samples classified
-    right as the batches went by (free: the logits are already computed).
-    """
-
+    # The mean training loss over the epoch's batches (what the course
+    # prints) and the share of samples right as the batches went by.
     losses: list[float] = field(default_factory=list)
     accuracies: list[float] = field(default_factory=list)
     diverged: bool = False
@@ -47,19 +39,12 @@ class DivergenceWarning(UserWarning):
 # lowers the loss, so a hundredfold rise means the steps are too large.
 EXPLODE_FACTOR = 100.0
 
-EpochCallback = Callable[[int, nn.Module, float], None]
-
 
 class Watch:
-    """What `train` reports to, outside its loop.
-
-    Per batch it counts the right answers (the running accuracy) and stops
-    the run on a NaN or infinite loss, before the step; per epoch it
-    records the mean loss, writes the course's log line (epochs 1, 5, 10,
-    ..., to ``log``), calls ``on_epoch(epoch, model, loss)`` and stops the
-    run when the loss passes ``EXPLODE_FACTOR`` times the first batch's.
-    ``progress`` shows a tqdm bar (default: only on a terminal).
-    """
+    """Records the `History`, writes the course's log lines (epochs 1, 5,
+    10, ... to ``log``), calls ``on_epoch(epoch, model, loss)``, shows a
+    tqdm bar (``progress``, default: on a terminal) and stops a run whose
+    loss diverges."""
 
     def __init__(
         self,
@@ -68,7 +53,7 @@ class Watch:
         desc: str = "",
         progress: bool | None = None,
         log: TextIO | None = None,
-        on_epoch: EpochCallback | None = None,
+        on_epoch: Callable[[int, nn.Module, float], None] | None = None,
     ) -> None:
         self.n_epochs, self.desc = n_epochs, desc
         self.progress = sys.stderr.isatty() if progress is None else progress
@@ -96,8 +81,7 @@ class Watch:
         outputs: torch.Tensor,
         labels: torch.Tensor,
     ) -> bool:
-        """Count the batch; True (and the run stops) if its loss is not
-        finite."""
+        """Count the batch; True (stop) if its loss is not finite."""
         value = loss.item()
         if self.first_loss is None:
             self.first_loss = value
@@ -118,7 +102,7 @@ class Watch:
     def epoch_diverged(
         self, epoch: int, model: nn.Module, loss: float
     ) -> bool:
-        """Record the epoch; True (and the run stops) if the loss exploded."""
+        """Record the epoch; True (stop) if the loss exploded."""
         self.history.losses.append(loss)
         # NaN when the targets are not class labels (e.g. regression).
         accuracy = self.n_right / self.n_seen if self.classifying else math.nan
