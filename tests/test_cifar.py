@@ -169,3 +169,27 @@ def test_batch_bytes_are_red_then_green_then_blue_row_major(tmp_path):
         assert first[:, r, c].tolist() == [c, r, 200], (r, c)
     assert images[1, 0].eq(200).all()
     assert images[1, 1, 7, 9] == 9 and images[1, 2, 7, 9] == 7
+
+
+@pytest.mark.task1
+def test_official_checksums_are_torchvisions():
+    from torchvision.datasets import CIFAR10
+
+    theirs = dict(CIFAR10.train_list + CIFAR10.test_list)
+    theirs[CIFAR10.meta["filename"]] = CIFAR10.meta["md5"]
+    assert theirs == cifar.OFFICIAL_MD5
+
+
+def test_reading_cifar10_does_not_import_torchvision():
+    """torchvision costs 1.7 s a process: only a download or a cold
+    cache (resizing) import it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, byhand.data, byhand.gradcheck, byhand.search.run, "
+        "byhand.report.figures; "
+        "sys.exit('torchvision' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], check=False)
+    assert done.returncode == 0

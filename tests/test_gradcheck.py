@@ -98,6 +98,17 @@ def test_grayscale_crops_are_the_first_training_images(cifar_root):
     assert X.shape == (3, 1, 24, 24) and X.dtype == torch.float64
     assert X.min() >= 0 and X.max() <= 1
     assert torch.equal(Y.argmax(dim=1), raw.train_labels[:3])
+    # The same crops as torchvision's transforms give.
+    from torchvision.transforms.v2 import functional as tvf
+
+    for size in (24, 21):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            crops, _ = grayscale_crops(n=3, size=size, root=cifar_root,
+                                       download=False)  # fmt: skip
+        gray = tvf.rgb_to_grayscale(raw.train_images[:3])
+        want = tvf.center_crop(gray, [size, size]).to(torch.float64) / 255
+        assert torch.equal(crops, want), size
     assert torch.equal(Y.sum(dim=1), torch.ones(3))
     # Centre crop: pixel (0, 0) of a crop is pixel (4, 4) of the image.
     rgb = raw.train_images[0, :, 4, 4].double()

@@ -16,7 +16,6 @@ from torch.utils.data import (
     SequentialSampler,
     TensorDataset,
 )
-from torchvision.transforms.v2 import functional as tvf
 
 from byhand import cifar
 from byhand._io import atomic_write, project_root, torch_save
@@ -31,6 +30,9 @@ CACHE_VERSION = 2
 def resize(images: torch.Tensor, size: int = 16) -> torch.Tensor:
     """A uint8 batch (n, 3, H, W) resized at once, with the filter of
     ``transforms.Resize(size)`` on PIL images (bilinear, antialiased)."""
+    # Imported here: only a cold cache resizes, and torchvision costs 1.7 s.
+    from torchvision.transforms.v2 import functional as tvf
+
     return tvf.resize(images, [size, size], antialias=True)
 
 
