@@ -1,11 +1,10 @@
 """The experiment of tasks 8-10: train many configurations, select one,
 evaluate it once on the test set (``python -m byhand.search``).
 
-``run_search`` and ``select`` are imported on first use, so that
-``byhand.training`` can import ``logformat`` without the whole search.
+``run_search`` is imported on first use, so that ``byhand.training``
+can import ``logformat`` without the whole search.
 """
 
-import importlib
 from typing import TYPE_CHECKING, Any
 
 from byhand.search.configs import (
@@ -16,10 +15,10 @@ from byhand.search.configs import (
     SearchConfig,
     config_from_env,
 )
+from byhand.search.selection import select
 
 if TYPE_CHECKING:  # at run time: on first use (see __getattr__)
     from byhand.search.run import run_search
-    from byhand.search.selection import select
 
 __all__ = [
     "COURSE_SETTINGS",
@@ -32,15 +31,10 @@ __all__ = [
     "select",
 ]
 
-_HOME = {
-    "run_search": "byhand.search.run",
-    "select": "byhand.search.selection",
-}
-
 
 def __getattr__(name: str) -> Any:
-    if name not in _HOME:
+    if name != "run_search":
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(_HOME[name]), name)
-    globals()[name] = value
-    return value
+    from byhand.search.run import run_search
+
+    return run_search

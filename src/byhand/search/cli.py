@@ -25,11 +25,12 @@ import torch
 
 from byhand._io import project_root
 from byhand.cifar import FOLDER, resolve_root
-from byhand.data import DataError, cache_dir, cat_car_splits
+from byhand.data import CatCarSplits, DataError, cache_dir, cat_car_splits
 from byhand.report.tables import results_table, test_table
 from byhand.search import (
     PROFILES,
     ProfileError,
+    SearchConfig,
     config_from_env,
     results,
     run_search,
@@ -97,36 +98,41 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _results_flag(args: argparse.Namespace) -> tuple[Path, str]:
-    """The results root and the name a message gives it."""
-    if args.results is not None:
-        return args.results, "--results"
-    if os.environ.get("BYHAND_RESULTS"):
-        return results.results_root(), "BYHAND_RESULTS"
-    return results.results_root(), "the results folder"
-
-
-def _check_paths(args: argparse.Namespace) -> None:
-    """What can be checked before the data is read (the log and the
-    results folder are checked once the data gives the search's key)."""
-    if os.environ.get("BYHAND_CACHE"):
-        # Read-only is fine (the resize cache is skipped with a warning).
-        check_folder(cache_dir(), "BYHAND_CACHE", write=False)
-    root, flag = _results_flag(args)
-    check_folder(root, flag, write=False)
-    if args.log is None:
-        return
-    log = os.path.realpath(args.log)
-    if log == os.path.realpath(root):
+def _check_outputs(
+    args: argparse.Namespace, config: SearchConfig, splits: CatCarSplits
+) -> tuple[Path, Path | None, int | None]:
+    """The results root, the log (None: none written) and the descriptor
+    `check_file` opened on a device or FIFO log, all checked."""
+    root, flag = args.results, "--results"
+    if root is None:
+        root = results.results_root()
+        env = os.environ.get("BYHAND_RESULTS")
+        flag = "BYHAND_RESULTS" if env else "the results folder"
+    # As run_search names its folder: a new one must be writable, a saved
+    # one (unless --force) may be read-only.
+    key = results.cache_key(config, f"{splits.checksum}:{splits.seed}")
+    try:
+        check_folder(root, flag)
+    except OutputPathError:
+        if args.force or not (root / f"search-{key}").is_dir():
+            raise
+    log, flag = args.log, "--log"
+    full = (splits.sizes["train"] + splits.sizes["val"], splits.sizes["test"])
+    if log is None and config == PROFILES["default"] and full == FULL_SIZES:
+        log, flag = project_root() / "gradient_descent_output.txt", "the log"
+    if log is None:
+        return root, None, None
+    if os.path.realpath(log) == os.path.realpath(root):
         raise OutputPathError(
-            f"--log {args.log} is the results folder; name another file"
+            f"{flag} {log} is the results folder; name another file"
         )
     data = os.path.realpath(resolve_root(args.root) / FOLDER)
-    if os.path.commonpath([log, data]) == data:
+    if os.path.commonpath([os.path.realpath(log), data]) == data:
         raise OutputPathError(
-            f"--log {args.log} lies in the CIFAR-10 folder {data}; name a "
+            f"{flag} {log} lies in the CIFAR-10 folder {data}; name a "
             "file elsewhere"
         )
+    return root, log, check_file(log, flag)
 
 
 def _print_summary(
@@ -151,26 +157,13 @@ def _run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     config = PROFILES[args.profile] if args.profile else config_from_env()
     workers = workers_from_env()
-    _check_paths(args)  # before the data: nothing written yet
+    if os.environ.get("BYHAND_CACHE"):
+        # Read-only is fine (the resize cache is skipped with a warning).
+        check_folder(cache_dir(), "BYHAND_CACHE", write=False)
     splits = cat_car_splits(
         args.root, val_fraction=config.val_fraction, seed=config.split_seed
     )
-    root, flag = _results_flag(args)
-    # As run_search names its folder: a new one must be writable, a saved
-    # one (unless --force) may be read-only.
-    key = results.cache_key(config, f"{splits.checksum}:{splits.seed}")
-    try:
-        check_folder(root, flag)
-    except OutputPathError:
-        if args.force or not (root / f"search-{key}").is_dir():
-            raise
-    log = args.log
-    full = (splits.sizes["train"] + splits.sizes["val"], splits.sizes["test"])
-    if log is None and config == PROFILES["default"] and full == FULL_SIZES:
-        log = project_root() / "gradient_descent_output.txt"
-    through = None
-    if log is not None:
-        through = check_file(log, "--log" if args.log else "the log")
+    root, log, through = _check_outputs(args, config, splits)
     try:
         result = run_search(
             splits, config, results_dir=root, force=args.force,
@@ -206,10 +199,6 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, old)
 
 
-def _error(message: str) -> None:
-    print(f"error: {message}", file=sys.stderr or sys.stdout)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; return its exit code (see the module docstring)."""
     args = _parser().parse_args(argv)
@@ -217,23 +206,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         with _sigterm_as_interrupt():
             return _run(args)
     except (ProfileError, SettingError, OutputPathError, DataError) as err:
-        _error(str(err))
-        return BAD_INPUT
+        message, code = str(err), BAD_INPUT
     except OSError as err:  # a write that failed mid-way: disk full, ...
-        where = err.filename or "an output"
-        _error(
-            f"{where}: {err.strerror or err}; nothing was left half "
-            "written. Free some space, fix the permissions or choose "
-            "another --results / --log, then run again"
+        message = (
+            f"{err.filename or 'an output'}: {err.strerror or err}; nothing "
+            "was left half written. Free some space, fix the permissions or "
+            "choose another --results / --log, then run again"
         )
-        return BAD_INPUT
+        code = BAD_INPUT
     except Terminated:
-        _error("terminated (SIGTERM); nothing was left half written")
-        return TERMINATED
+        message = "terminated (SIGTERM); nothing was left half written"
+        code = TERMINATED
     except KeyboardInterrupt:
-        _error("interrupted; nothing was left half written")
-        return INTERRUPTED
+        message = "interrupted; nothing was left half written"
+        code = INTERRUPTED
     except Exception:
         traceback.print_exc()
-        _error("unexpected failure (a bug in byhand): the traceback above")
-        return UNEXPECTED
+        message = "unexpected failure (a bug in byhand): the traceback above"
+        code = UNEXPECTED
+    print(f"error: {message}", file=sys.stderr or sys.stdout)
+    return code

@@ -214,16 +214,17 @@ class Runner:
                 out = []
                 for job in jobs:
                     out.append(run_job(job, self.setting, self.device))
-                    bar.update(1)
+                    bar.update()
                 return out
-            # Longest first, so both workers finish at about the same time.
-            order = sorted(range(len(jobs)), key=lambda i: -jobs[i].cost)
-            submitted = {i: self._pool.submit(_work, jobs[i]) for i in order}
-            futures = [submitted[i] for i in range(len(jobs))]
+            # Longest first, so the workers finish at about the same time.
+            longest_first = sorted(jobs, key=lambda job: -job.cost)
+            futures = {
+                job: self._pool.submit(_work, job) for job in longest_first
+            }
             try:
-                for future in as_completed(futures):
+                for future in as_completed(futures.values()):
                     future.result()  # a worker's error, at once
-                    bar.update(1)
+                    bar.update()
             except BrokenProcessPool as err:
                 raise RuntimeError(
                     "the worker processes of the search could not run. A "
@@ -231,4 +232,4 @@ class Runner:
                     "__name__ == '__main__':` (they import it again); or "
                     "pass workers=1 (BYHAND_WORKERS=1) to train here"
                 ) from err
-            return [f.result() for f in futures]
+            return [futures[job].result() for job in jobs]

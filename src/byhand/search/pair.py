@@ -101,25 +101,21 @@ def bitwise_diff(a: torch.Tensor, b: torch.Tensor) -> float:
 
 @dataclass
 class _Trained:
-    """One trainer's run and what was recorded after each epoch."""
+    """One trainer's run."""
 
     model: nn.Module
     history: History
     seconds: float  # training alone
     log: str  # the course's log lines
-    per_epoch: list  # SGD: the parameters; manual: the diffs from them
-    val: list[dict[str, float]]  # SGD: validation loss and accuracy
 
 
 def _timed(
     trainer: Callable[..., History],
     args: tuple,
     after_epoch: Callable[[int, nn.Module], None],
-    per_epoch: list,
-    val: list[dict[str, float]],
 ) -> _Trained:
     """``trainer(*args)`` (``args[2]`` the model), timed without
-    ``after_epoch``, which fills ``per_epoch`` and ``val``."""
+    ``after_epoch``."""
     overhead = 0.0
 
     def on_epoch(epoch: int, model: nn.Module, loss: float) -> None:
@@ -132,7 +128,28 @@ def _timed(
     t0 = time.perf_counter()
     history = trainer(*args, progress=False, log=log, on_epoch=on_epoch)
     seconds = time.perf_counter() - t0 - overhead
-    return _Trained(args[2], history, seconds, log.getvalue(), per_epoch, val)
+    return _Trained(args[2], history, seconds, log.getvalue())
+
+
+@dataclass
+class _Record:
+    """What `train_pair` records after every epoch."""
+
+    val_loader: DataLoader
+    states: list[list[torch.Tensor]] = field(default_factory=list)  # SGD's
+    val: list[dict[str, float]] = field(default_factory=list)  # SGD's
+    diffs: list[float] = field(default_factory=list)  # manual from SGD
+
+    def after_sgd(self, epoch: int, model: nn.Module) -> None:
+        self.states.append([p.detach().clone() for p in model.parameters()])
+        self.val.append(evaluate(model, self.val_loader))
+
+    def after_manual(self, epoch: int, model: nn.Module) -> None:
+        if epoch > len(self.states):
+            self.diffs.append(math.inf)  # the SGD run stopped earlier
+            return
+        params = zip(self.states[epoch - 1], model.parameters(), strict=True)
+        self.diffs.extend(bitwise_diff(a, b) for a, b in params)
 
 
 def train_pair(
@@ -151,34 +168,35 @@ def train_pair(
     check: bool = True,
     manual_trainer: Callable[..., History] = train_manual_update,
 ) -> PairResult:
-    """Train one configuration with SGD and by hand; compare bit for bit.
-
-    After every epoch: the SGD run's validation loss and accuracy, and the
-    `bitwise_diff` of both runs' parameters.  ``check=False`` trains SGD
-    only; another ``manual_trainer`` shows a test that the check fails.
+    """Train one configuration with SGD and by hand from one seed; compare
+    their parameters bit for bit after every epoch.  ``check=False`` trains
+    SGD only; another ``manual_trainer`` shows a test that the check fails.
     """
-
-    def fresh_model() -> nn.Module:
-        torch.manual_seed(seed)  # section 3.3: same seed, same init
-        return make_model().to(device)
-
+    record = _Record(loaders["val"])
     hyper = {"lr": lr, "momentum": momentum, "weight_decay": weight_decay}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DivergenceWarning)
-        sgd = _train_sgd(fresh_model(), loaders, hyper, n_epochs)
+        torch.manual_seed(seed)  # section 3.3: same seed, same init
+        model = make_model().to(device)
+        optimizer = torch.optim.SGD(model.parameters(), **hyper)
+        args = (n_epochs, optimizer, model, nn.CrossEntropyLoss(),
+                loaders["train"])  # fmt: skip
+        sgd = _timed(train, args, record.after_sgd)
         manual = None
         if check:
-            args = (n_epochs, lr, fresh_model(), nn.CrossEntropyLoss(),
-                    loaders["train"], weight_decay, momentum)  # fmt: skip
-            diffs: list[float] = []
-            after = _diff_from(sgd, diffs)
-            manual = _timed(manual_trainer, args, after, diffs, [])
+            torch.manual_seed(seed)
+            args = (n_epochs, lr, make_model().to(device),
+                    nn.CrossEntropyLoss(), loaders["train"], weight_decay,
+                    momentum)  # fmt: skip
+            manual = _timed(manual_trainer, args, record.after_manual)
     return PairResult(
         run=run, model=model_name, source=source, **hyper, seed=seed,
         checked=manual is not None, sgd=sgd.history,
         manual=manual.history if manual else History(),
-        epochs=_epochs_table(run, sgd, manual), **_verdict(sgd, manual),
-        final=_final_metrics(sgd, manual, loaders), seconds_sgd=sgd.seconds,
+        epochs=_epochs_table(run, sgd, manual, record.val),
+        **_verdict(sgd, manual, record.diffs),
+        final=_final_metrics(sgd, manual, loaders, record.val),
+        seconds_sgd=sgd.seconds,
         seconds_manual=manual.seconds if manual else math.nan,
         state_dict={k: v.detach().cpu().clone()
                     for k, v in sgd.model.state_dict().items()},
@@ -186,50 +204,15 @@ def train_pair(
     )  # fmt: skip
 
 
-def _train_sgd(
-    model: nn.Module,
-    loaders: dict[str, DataLoader],
-    hyper: dict[str, float],
-    n_epochs: int,
-) -> _Trained:
-    """`train` with torch.optim.SGD; after every epoch, the parameters and
-    the validation loss and accuracy."""
-    loss_fn = nn.CrossEntropyLoss()
-    states: list[list[torch.Tensor]] = []
-    val: list[dict[str, float]] = []
-
-    def after_epoch(epoch: int, model: nn.Module) -> None:
-        states.append([p.detach().clone() for p in model.parameters()])
-        val.append(evaluate(model, loaders["val"], loss_fn))
-
-    optimizer = torch.optim.SGD(model.parameters(), **hyper)
-    args = (n_epochs, optimizer, model, loss_fn, loaders["train"])
-    return _timed(train, args, after_epoch, states, val)
-
-
-def _diff_from(
-    sgd: _Trained, diffs: list[float]
-) -> Callable[[int, nn.Module], None]:
-    """After each manual epoch: the `bitwise_diff` of its parameters from
-    the SGD run's, appended to ``diffs``."""
-
-    def after_epoch(epoch: int, model: nn.Module) -> None:
-        if epoch > len(sgd.per_epoch):
-            diffs.append(math.inf)  # the SGD run stopped earlier
-            return
-        params = zip(sgd.per_epoch[epoch - 1], model.parameters(), strict=True)
-        diffs.extend(bitwise_diff(a, b) for a, b in params)
-
-    return after_epoch
-
-
-def _verdict(sgd: _Trained, manual: _Trained | None) -> dict[str, Any]:
+def _verdict(
+    sgd: _Trained, manual: _Trained | None, diffs: list[float]
+) -> dict[str, Any]:
     """identical and max_abs_diff: every epoch's parameters, the final
     ones, the losses and the divergence must all agree."""
     if manual is None:
         return {"identical": False, "max_abs_diff": math.nan}  # SGD only
     final = zip(sgd.model.parameters(), manual.model.parameters(), strict=True)
-    diffs = manual.per_epoch + [bitwise_diff(a, b) for a, b in final]
+    diffs = diffs + [bitwise_diff(a, b) for a, b in final]
     # Equal loss lists also mean both runs lasted the same epochs.
     identical = (
         sgd.history.losses == manual.history.losses
@@ -240,7 +223,7 @@ def _verdict(sgd: _Trained, manual: _Trained | None) -> dict[str, Any]:
 
 
 def _epochs_table(
-    run: str, sgd: _Trained, manual: _Trained | None
+    run: str, sgd: _Trained, manual: _Trained | None, val: list[dict]
 ) -> pd.DataFrame:
     """One row per epoch of the SGD run (epochs.csv)."""
     n = len(sgd.history.losses)
@@ -252,14 +235,17 @@ def _epochs_table(
             "train_loss": sgd.history.losses,
             "train_loss_manual": (manual_losses + [math.nan] * n)[:n],
             "train_acc_running": sgd.history.accuracies,
-            "val_loss": [v["loss"] for v in sgd.val],
-            "val_acc": [v["accuracy"] for v in sgd.val],
+            "val_loss": [v["loss"] for v in val],
+            "val_acc": [v["accuracy"] for v in val],
         }
     )
 
 
 def _final_metrics(
-    sgd: _Trained, manual: _Trained | None, loaders: dict[str, DataLoader]
+    sgd: _Trained,
+    manual: _Trained | None,
+    loaders: dict[str, DataLoader],
+    val: list[dict[str, float]],
 ) -> dict[str, float]:
     """Accuracies and loss after training; NaN for a diverged run."""
     if sgd.history.diverged:
@@ -268,8 +254,8 @@ def _final_metrics(
         )
     final = {
         "train_acc": evaluate(sgd.model, loaders["train"])["accuracy"],
-        "val_acc": sgd.val[-1]["accuracy"],
-        "val_loss": sgd.val[-1]["loss"],
+        "val_acc": val[-1]["accuracy"],
+        "val_loss": val[-1]["loss"],
         "dead_relu": dead_relu_fraction(sgd.model, loaders["val"]),
     }
     if manual is not None and not manual.history.diverged:

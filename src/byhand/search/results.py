@@ -117,7 +117,7 @@ def save(result: SearchResult, state_dict: dict[str, torch.Tensor]) -> None:
         torch_save(state_dict, tmp / "model.pt")  # full disk: OSError
         (tmp / "meta.json").write_text(json.dumps(result.meta, indent=1))
         manifest = {
-            "key": _key(result.folder),
+            "key": result.folder.name.removeprefix("search-"),
             "config": _as_json(result.config),
             "files": {name: _sha256(tmp / name) for name in FILES},
         }
@@ -129,39 +129,23 @@ def save(result: SearchResult, state_dict: dict[str, torch.Tensor]) -> None:
         raise unwritable(result.folder.parent, err) from err
 
 
-def _key(folder: Path) -> str:
-    return folder.name.removeprefix("search-")
-
-
-def verify(folder: Path, config: Any) -> None:
-    """`ResultsError` unless ``folder`` holds exactly what the search of
-    its key and ``config`` wrote: every file, byte for byte."""
+def load(folder: Path, config: Any) -> SearchResult:
+    """Read a results folder; `ResultsError` unless it holds exactly what
+    the search of its key and ``config`` wrote: every file, byte for byte
+    (as its manifest says), and a selected run that runs.csv holds."""
+    key = folder.name.removeprefix("search-")
     try:
         manifest = json.loads((folder / MANIFEST).read_text())
-        key, saved, files = (manifest[k] for k in ("key", "config", "files"))
+        saved, files = manifest["config"], manifest["files"]
         digests = {name: files[name] for name in FILES}
-    except (OSError, ValueError, TypeError, KeyError) as err:
-        raise ResultsError(
-            f"{MANIFEST} is missing or malformed ({err!r})"
-        ) from err
-    if key != _key(folder) or saved != _as_json(config):
-        raise ResultsError(
-            f"the folder holds another search's results (key {key!r}, "
-            f"not {_key(folder)!r}, or another configuration)"
-        )
-    for name, digest in digests.items():
-        try:
-            same = _sha256(folder / name) == digest
-        except OSError as err:
-            raise ResultsError(f"{name} is unreadable ({err})") from err
-        if not same:
-            raise ResultsError(f"{name} is not the file the search wrote")
-
-
-def load(folder: Path, config: Any) -> SearchResult:
-    """Read a results folder that `verify` accepts; `ResultsError` if not."""
-    verify(folder, config)
-    try:
+        if manifest["key"] != key or saved != _as_json(config):
+            raise ResultsError(
+                f"the folder holds another search's results (key "
+                f"{manifest['key']!r}, not {key!r}, or another configuration)"
+            )
+        for name, digest in digests.items():
+            if _sha256(folder / name) != digest:
+                raise ResultsError(f"{name} is not the file the search wrote")
         meta = json.loads((folder / "meta.json").read_text())
         result = SearchResult(
             config=config,
@@ -176,6 +160,8 @@ def load(folder: Path, config: Any) -> SearchResult:
         )
         if (result.runs["run"] == result.selected).sum() != 1:
             raise ValueError(f"runs.csv lacks the selected {result.selected}")
+    except ResultsError:
+        raise
     except Exception as err:  # whatever the files hold: no traceback
         raise ResultsError(
             f"the saved files do not read back ({err!r})"

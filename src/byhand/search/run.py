@@ -13,6 +13,7 @@ picks a run; its model sees the test set once; a results folder
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import os
 import sys
 import time
@@ -90,7 +91,11 @@ def _search(
                     progress=progress, device=device)  # fmt: skip
     with runner:
         jobs, pairs = _train(config, runner)
-    runs = _table(jobs, pairs, splits)
+    majority = majority_row(splits.train.tensors[1], splits.val.tensors[1])
+    majority.update(config="majority", stage="grid", protocol="plain")
+    runs = pd.concat(
+        [_table(jobs, pairs), pd.DataFrame([majority])], ignore_index=True
+    )
     selected = select(runs, config.seed)
     runs["selected"] = runs["run"] == selected
     best = next(p for p in pairs if p.run == selected)
@@ -171,44 +176,25 @@ def _repeat_jobs(
               protocol="flip", seed=seed, check=seed == config.seed)
         for name in top[: config.n_flip] for seed in config.seeds
     ]  # fmt: skip
-    shifts = [
-        again(job, run=f"{job.config}-shift-s{seed}", seed=seed,
-              check=seed == config.seed)
-        for job in _shift_configs(config, [by_id[n] for n in top])
-        for seed in config.seeds
-    ]  # fmt: skip
+    shifts = []  # at each scale of the learning rate: a new configuration
+    for name, scale in itertools.product(
+        top[: config.n_shift], config.shift_lr_scale
+    ):
+        lr = by_id[name].lr * scale
+        shift = name if scale == 1 else f"{name}-lr{lr:g}"
+        shifts += [
+            again(by_id[name], run=f"{shift}-shift-s{seed}", config=shift,
+                  lr=lr, stage="shift", protocol="shift", seed=seed,
+                  n_epochs=config.shift_epochs, check=seed == config.seed)
+            for seed in config.seeds
+        ]  # fmt: skip
     return seeds + (flips if config.flip else []) + shifts
 
 
-def _shift_configs(config: SearchConfig, top: list[Job]) -> list[Job]:
-    """The best grid configurations at ``shift_lr_scale`` times their
-    learning rate (a new configuration when the rate changes)."""
-    out = []
-    for job in top[: config.n_shift]:
-        for scale in config.shift_lr_scale:
-            lr = job.lr * scale
-            name = job.config if scale == 1 else f"{job.config}-lr{lr:g}"
-            out.append(dataclasses.replace(
-                job, config=name, lr=lr, stage="shift", protocol="shift",
-                n_epochs=config.shift_epochs,
-            ))  # fmt: skip
-    return out
-
-
-def _table(
-    jobs: list[Job],
-    pairs: list[PairResult],
-    splits: CatCarSplits | None = None,
-) -> pd.DataFrame:
-    """One row per run; with ``splits``, the majority-class baseline too."""
-    runs = pd.DataFrame(
-        [{**p.row(), **j.tags()} for j, p in zip(jobs, pairs, strict=True)]
-    )
-    if splits is None:
-        return runs
-    row = majority_row(splits.train.tensors[1], splits.val.tensors[1])
-    row.update(config=row["run"], stage="grid", protocol="plain")
-    return pd.concat([runs, pd.DataFrame([row])], ignore_index=True)
+def _table(jobs: list[Job], pairs: list[PairResult]) -> pd.DataFrame:
+    """One row per run (runs.csv)."""
+    rows = [{**p.row(), **j.tags()} for j, p in zip(jobs, pairs, strict=True)]
+    return pd.DataFrame(rows)
 
 
 def _meta(
