@@ -47,7 +47,9 @@ fi
 
 # uv installs the lock several times faster than pip; it is used when on
 # the PATH or installable with pip, with pip's wheel folder (uv does not
-# read pip's configuration). BYHAND_PIP=1: pip only.
+# read pip's configuration). BYHAND_PIP=1: pip only. --compile-bytecode
+# (pip does it by default): with PYTHONDONTWRITEBYTECODE set, every
+# process would otherwise compile torch and pandas again (3 s more each).
 pip_setting() {
   local value=${!1:-}
   [ -n "$value" ] || value=$(.venv/bin/python -m pip config get \
@@ -65,7 +67,7 @@ install_with_uv() {
   local links
   links=$(pip_setting PIP_FIND_LINKS find-links)
   if ! UV_FIND_LINKS=${UV_FIND_LINKS:-$links} \
-    UV_PYTHON_DOWNLOADS=never "$uv" pip install -q \
+    UV_PYTHON_DOWNLOADS=never "$uv" pip install -q --compile-bytecode \
     --python .venv/bin/python -r requirements.lock -e .; then
     echo "uv could not install the lock; trying pip." >&2
     return 1
