@@ -32,21 +32,34 @@ def logged_epochs(n_epochs: int) -> list[int]:
     return [e for e in epochs if e == 1 or e % 5 == 0 or e == n_epochs]
 
 
+def _parameters(title: str, **values: object) -> str:
+    """The course's block: ``   <title>:`` then ``name =  value`` lines."""
+    return "\n".join(
+        [f"   {title}:", *(f"{k} =  {v}" for k, v in values.items())]
+    )
+
+
 def global_header(
     device: str, batch_size: int, n_epochs: int, loss_fn: str, seed: int
 ) -> str:
-    return (
-        f"Training on device {device}.\n\n   Global parameters:\n"
-        f"batch_size =  {batch_size}\nn_epoch =  {n_epochs}\n"
-        f"loss_fn =  {loss_fn}\nseed =  {seed}"
+    block = _parameters(
+        "Global parameters",
+        batch_size=batch_size,
+        n_epoch=n_epochs,
+        loss_fn=loss_fn,
+        seed=seed,
     )
+    return f"Training on device {device}.\n\n{block}"
 
 
 def config_header(lr: float, momentum: float, weight_decay: float) -> str:
-    return (
-        f"{SEPARATOR}\n   Current parameters:\nlr =  {lr:g}\n"
-        f"mom =  {momentum:g}\ndecay =  {weight_decay:g}"
+    block = _parameters(
+        "Current parameters",
+        lr=f"{lr:g}",
+        mom=f"{momentum:g}",
+        decay=f"{weight_decay:g}",
     )
+    return f"{SEPARATOR}\n{block}"
 
 
 def accuracies_block(train_acc: float, val_acc: float) -> str:
