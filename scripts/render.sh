@@ -22,7 +22,7 @@ if ! has_latex; then
   quarto install tinytex --no-prompt
 fi
 # The experiment first, with progress bars in the terminal: it trains once
-# (about 4 minutes on 2 CPU cores), saves its results under results/ and
+# (about 3 minutes on 2 CPU cores), saves its results under results/ and
 # writes gradient_descent_output.txt; the render then reads the results.
 .venv/bin/python -m byhand.search
 quarto render "$@"

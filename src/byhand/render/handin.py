@@ -58,7 +58,7 @@ Re-running the notebooks (Python 3.11, 3.12 or 3.13), in this folder:
 
 gradient_descent.ipynb downloads CIFAR-10 into data/ (or reads a copy:
 CIFAR10_ROOT=/path/to/root, the folder holding cifar-10-batches-py/)
-and runs the search once (about 5 minutes on 2 CPU cores), saving its
+and runs the search once (about 4 minutes on 2 CPU cores), saving its
 results under results/; a second run reads them back.
 
 Re-running everything (the experiment, this report, both notebooks and
