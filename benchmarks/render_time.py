@@ -160,8 +160,10 @@ def fresh_setup() -> None:
         subprocess.run(
             ["git", "clone", "-q", str(ROOT), str(clone)], check=True
         )
+        # The venv (which .venv links to) goes in the temporary folder too.
+        env = {**os.environ, "BYHAND_VENVS": str(Path(tmp) / "venvs")}
         start = time.perf_counter()
-        subprocess.run(["scripts/setup.sh"], cwd=clone, check=True)
+        subprocess.run(["scripts/setup.sh"], cwd=clone, check=True, env=env)
         print(f"fresh set-up: {time.perf_counter() - start:.1f} s")
 
 
