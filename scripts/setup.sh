@@ -20,7 +20,11 @@ elif [ -e .venv ] && [ ! -L .venv ]; then
   echo "Moving the virtual environment out of the project (rebuilt once)."
   rm -rf .venv
 fi
-mkdir -p "$home"
+if ! mkdir -p "$home" 2>/dev/null || [ ! -w "$home" ]; then
+  echo "error: cannot create the virtual environment's folder $home;" \
+    "set BYHAND_VENVS to a folder you can write." >&2
+  exit 1
+fi
 [ -L .venv ] || ln -s "$home" .venv
 
 supported() {
