@@ -1,26 +1,19 @@
-"""Quarto post-render step: the executed chapters become the notebooks.
+"""Quarto post-render step: the executed chapters become the notebooks,
+then `byhand.render.handin` packs the hand-in.
 
-Then `byhand.render.handin` packs the deliverables into the hand-in
-(``<output>/hand-in/`` and ``<output>/hand-in.zip``).
-
-The deliverables ``<output>/backpropagation.ipynb`` and
-``<output>/gradient_descent.ipynb`` are built from the notebooks that the
-render's own Jupyter kernel executed (``chapters/<name>.quarto_ipynb``,
-kept by ``keep-ipynb: true``): every output exactly as Jupyter produced
-it.  Quarto's ``.out.ipynb`` copies are not used: they drop Markdown
-outputs and mangle DataFrame HTML (see the project's quarto notes).
-
-Each notebook gets a title cell instead of the YAML front matter, a
-``python3`` kernelspec without the rendering machine's path, and code
-cells without Quarto's ``#|`` option lines (a cell's label is kept in its
-metadata).  Quarto's cross-references mean nothing to Jupyter, so each
-figure and table gets its number and caption in a Markdown cell, and
-``@fig-x``, ``@tbl-x`` and ``@eq-x`` become "Figure 1", "Table 2" and
-"equation (3)".
+The notebooks are built from the ones the render's own kernel executed
+(``chapters/<name>.quarto_ipynb``, kept by ``keep-ipynb: true``), with
+every output as Jupyter produced it; Quarto's ``.out.ipynb`` drop Markdown
+outputs and mangle DataFrame HTML.  Each gets a title cell for the YAML
+front matter, a ``python3`` kernelspec without this machine's path, code
+cells without ``#|`` lines (the label kept in the metadata), a numbered
+caption cell per figure and table, and "Figure 1", "Table 2",
+"equation (3)" for Quarto's ``@fig-``, ``@tbl-`` and ``@eq-`` references.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sys
@@ -29,6 +22,7 @@ from pathlib import Path
 import nbformat
 import yaml
 
+from byhand._io import atomic_write_text
 from byhand.render import NOTEBOOKS, STAMP, XREF, handin
 from byhand.render.check import cell_options
 
@@ -63,30 +57,20 @@ def _title_cell(front_matter: str) -> nbformat.NotebookNode:
     return nbformat.v4.new_markdown_cell("\n\n".join(lines))
 
 
-def _options(source: str) -> dict[str, str]:
-    """A cell's ``#|`` options, their values read as YAML.
+def _strip_options(cell: nbformat.NotebookNode) -> dict[str, str]:
+    """Drop the ``#|`` lines; return them as options (label kept).
 
     Quarto writes them back as YAML, quoting a value that needs it
-    (``'the course''s seed'``); YAML reads the quotes away.  A line YAML
+    (``'the course''s seed'``): YAML reads the quotes away; a line YAML
     cannot read keeps its text as it is.
     """
-    options = cell_options(source)
-    for line in source.splitlines():
-        if not line.startswith("#|"):
-            continue
-        try:
-            parsed = yaml.safe_load(line[2:])
-        except yaml.YAMLError:
-            continue
-        if isinstance(parsed, dict):
-            options.update({k: str(v) for k, v in parsed.items()})
-    return options
-
-
-def _strip_options(cell: nbformat.NotebookNode) -> dict[str, str]:
-    """Drop the ``#|`` lines; return them as options (label kept)."""
     lines = cell.source.splitlines()
-    options = _options(cell.source)
+    options = cell_options(cell.source)
+    for line in (ln for ln in lines if ln.startswith("#|")):
+        with contextlib.suppress(yaml.YAMLError):
+            parsed = yaml.safe_load(line[2:])
+            if isinstance(parsed, dict):
+                options.update({k: str(v) for k, v in parsed.items()})
     if "label" in options:
         cell.metadata["label"] = options["label"]
     cell.source = "\n".join(ln for ln in lines if not ln.startswith("#|"))
@@ -160,9 +144,7 @@ def collect(project: Path, out: Path, since: float) -> list[Path]:
         src = newest_executed(project / "chapters", name, since)
         nb = deliverable(nbformat.reads(src.read_text(), as_version=4))
         dest = out / f"{name}.ipynb"
-        tmp = dest.with_name(f".{dest.name}.tmp")
-        tmp.write_text(nbformat.writes(nb))
-        os.replace(tmp, dest)
+        atomic_write_text(dest, nbformat.writes(nb))
         written.append(dest)
     return written
 
