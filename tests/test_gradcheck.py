@@ -83,6 +83,9 @@ def test_per_sample_check_covers_every_sample():
     table = check_gradients_per_sample(model, X, Y)
     assert sorted(table["sample"].unique()) == [0, 1, 2]
     assert summarize(table, TOL)["passed"].all()
+    # Its options reach check_gradients.
+    quick = check_gradients_per_sample(model, X, Y, methods=("autograd",))
+    assert set(quick["method"]) == {"autograd"}
 
 
 def test_grayscale_crops_are_the_first_training_images(cifar_root):

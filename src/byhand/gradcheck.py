@@ -121,18 +121,15 @@ def check_gradients(
 
 
 def check_gradients_per_sample(
-    model: Any,
-    X: torch.Tensor,
-    Y: torch.Tensor,
-    backprop: Backprop = backpropagation,
-    methods: tuple[str, ...] = ("autograd", "finite_differences"),
+    model: Any, X: torch.Tensor, Y: torch.Tensor, **options: Any
 ) -> pd.DataFrame:
-    """`check_gradients` on each sample alone (batch size 1, the course's
-    setting); the rows carry the sample's index."""
+    """`check_gradients` (``options`` are its ``backprop`` and ``methods``)
+    on each sample alone, batch size 1 as in the course; the rows carry
+    the sample's index."""
     tables = [
-        check_gradients(
-            model, X[s : s + 1], Y[s : s + 1], backprop, methods
-        ).assign(sample=s)
+        check_gradients(model, X[s : s + 1], Y[s : s + 1], **options).assign(
+            sample=s
+        )
         for s in range(X.shape[0])
     ]
     return pd.concat(tables, ignore_index=True)
