@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from torchvision import datasets
 
 from byhand import cifar, data
 from byhand.testing import write_synthetic_cifar10
@@ -105,7 +106,7 @@ class FakeTorchvisionCIFAR10:
 
 
 def test_download_lands_whole(tmp_path, monkeypatch):
-    monkeypatch.setattr(cifar, "TVCIFAR10", FakeTorchvisionCIFAR10)
+    monkeypatch.setattr(datasets, "CIFAR10", FakeTorchvisionCIFAR10)
     monkeypatch.setenv("BYHAND_CACHE", str(tmp_path / "cache"))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -118,7 +119,7 @@ def test_download_lands_whole(tmp_path, monkeypatch):
 
 def test_failed_download_leaves_nothing_half_written(tmp_path, monkeypatch):
     monkeypatch.setattr(FakeTorchvisionCIFAR10, "fail", True)
-    monkeypatch.setattr(cifar, "TVCIFAR10", FakeTorchvisionCIFAR10)
+    monkeypatch.setattr(datasets, "CIFAR10", FakeTorchvisionCIFAR10)
     with pytest.raises(cifar.DataError, match="connection reset halfway"):
         data.cat_car_splits(tmp_path / "root")
     assert list((tmp_path / "root").iterdir()) == []
