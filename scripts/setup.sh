@@ -11,22 +11,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-venvs=${BYHAND_VENVS:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/byhand/venvs}
-# One per checkout: its name is the project's path, hashed.
-home="$venvs/$(basename "$PWD")-$(pwd -P | sha256sum | cut -c1-12)"
-if [ -L .venv ] && [ "$(readlink .venv)" != "$home" ]; then
-  rm .venv  # a link made for another place
-elif [ -e .venv ] && [ ! -L .venv ]; then
-  echo "Moving the virtual environment out of the project (rebuilt once)."
-  rm -rf .venv
-fi
-if ! mkdir -p "$home" 2>/dev/null || [ ! -w "$home" ]; then
-  echo "error: cannot create the virtual environment's folder $home;" \
-    "set BYHAND_VENVS to a folder you can write." >&2
-  exit 1
-fi
-[ -L .venv ] || ln -s "$home" .venv
-
 supported() {
   "$1" -c 'import sys; assert (3, 11) <= sys.version_info[:2] <= (3, 13)' \
     2>/dev/null
@@ -82,6 +66,22 @@ install_with_pip() {
   .venv/bin/python -m pip install -q -r requirements.lock
   .venv/bin/python -m pip install -q --no-deps -e .
 }
+
+venvs=${BYHAND_VENVS:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/byhand/venvs}
+# One per checkout: its name is the project's path, hashed.
+home="$venvs/$(basename "$PWD")-$(pwd -P | sha256sum | cut -c1-12)"
+if [ -L .venv ] && [ "$(readlink .venv)" != "$home" ]; then
+  rm .venv  # a link made for another place
+elif [ -e .venv ] && [ ! -L .venv ]; then
+  echo "Moving the virtual environment out of the project (rebuilt once)."
+  rm -rf .venv
+fi
+if ! mkdir -p "$home" 2>/dev/null || [ ! -w "$home" ]; then
+  echo "error: cannot create the virtual environment's folder $home;" \
+    "set BYHAND_VENVS to a folder you can write." >&2
+  exit 1
+fi
+[ -L .venv ] || ln -s "$home" .venv
 
 # A venv made by another Python is rebuilt.
 want_py=$("$PY" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
