@@ -194,3 +194,17 @@ def test_reading_cifar10_does_not_import_torchvision():
     )
     done = subprocess.run([sys.executable, "-c", code], check=False)
     assert done.returncode == 0
+
+
+def test_other_class_names_are_refused(cifar_root):
+    from byhand.gradcheck import grayscale_crops
+
+    meta = cifar_root / cifar.FOLDER / cifar.META_FILE
+    names = [*cifar.CIFAR_CLASSES[1:], cifar.CIFAR_CLASSES[0]]
+    meta.write_bytes(pickle.dumps({"label_names": names}))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # unofficial checksums
+        with pytest.raises(cifar.DataError, match="not CIFAR-10's"):
+            cifar.load_cifar10(cifar_root, download=False)
+        with pytest.raises(cifar.DataError, match="not CIFAR-10's"):
+            grayscale_crops(n=2, root=cifar_root, download=False)

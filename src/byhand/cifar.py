@@ -221,15 +221,19 @@ def load_cifar10(
     return _read(root, official)
 
 
+def check_meta(folder: Path) -> None:
+    """A DataError unless ``batches.meta`` names CIFAR-10's ten classes."""
+    names = _unpickle(folder / META_FILE).get("label_names")
+    if names != CIFAR_CLASSES:
+        raise DataError(
+            f"{folder / META_FILE} is not CIFAR-10's: label_names are {names}"
+        )
+
+
 def _read(root: Path, official: bool) -> CIFAR10:
     """Unpickle and check the batches that `locate` found."""
     folder = root / FOLDER
-    meta = _unpickle(folder / META_FILE)
-    if meta.get("label_names") != CIFAR_CLASSES:
-        raise DataError(
-            f"{folder / META_FILE} is not CIFAR-10's: label_names are "
-            f"{meta.get('label_names')}"
-        )
+    check_meta(folder)
     train = [load_batch(folder / n) for n in TRAIN_FILES]
     test = load_batch(folder / TEST_FILES[0])
     return CIFAR10(
