@@ -243,6 +243,7 @@ def test_whole_project_renders_and_passes_the_checker(tmp_path):
         ignore=shutil.ignore_patterns(
             ".venv", ".git", "_output", "results", "data", ".quarto",
             "*.quarto_ipynb*", "__pycache__", ".pytest_cache",
+            ".jupyter_cache",
         ),
     )  # fmt: skip
     cifar = write_synthetic_cifar10(tmp_path / "cifar", 20, 5)

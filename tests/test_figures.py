@@ -1,9 +1,12 @@
 """Every figure: a Figure with a title, labelled axes, the split named."""
 
+import base64
 import dataclasses
+import io
 
 import matplotlib.pyplot as plt
 import numpy as np
+import PIL.Image
 import pytest
 from matplotlib.collections import PathCollection
 
@@ -187,3 +190,43 @@ def test_learning_curves_draw_validation_and_training_apart(tiny):
     assert _lines(acc)["training (running)"] == list(ep["train_acc_running"])
     assert list(ep["val_loss"]) != list(ep["train_loss"])
     plt.close(fig)
+
+
+def test_opaque_png_shows_figures_without_alpha():
+    # In a real kernel, as Quarto's and Jupyter's: a figure cell's PNG is
+    # RGBA before opaque_png, RGB after (pdfLaTeX copies it as it is), and
+    # a retina figure keeps the display size it is shown at.
+    nbclient = pytest.importorskip("nbclient")
+    nbformat = pytest.importorskip("nbformat")
+    cells = [
+        "import matplotlib.pyplot as plt\n"
+        "from matplotlib_inline.backend_inline import set_matplotlib_formats\n"
+        "from byhand.report import figures\n"
+        "def draw():\n"
+        "    fig, ax = plt.subplots(figsize=(2, 1), dpi=50)\n"
+        "    ax.plot([0, 1])\n"
+        "    plt.close(fig)\n"
+        "    return fig\n"
+        "set_matplotlib_formats('png')",
+        "draw()",
+        "figures.opaque_png()",
+        "draw()",
+        "set_matplotlib_formats('retina')\nfigures.opaque_png()",
+        "draw()",
+    ]
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
+    nbclient.NotebookClient(nb, kernel_name="python3", timeout=120).execute()
+    shown = []
+    for cell in (nb.cells[1], nb.cells[3], nb.cells[5]):
+        (out,) = cell.outputs
+        image = PIL.Image.open(
+            io.BytesIO(base64.b64decode(out["data"]["image/png"]))
+        )
+        shown.append((image.mode, image.size, out["metadata"]))
+    (mode0, size0, meta0), (mode1, size1, meta1), retina = shown
+    assert (mode0, mode1, meta0, meta1) == ("RGBA", "RGB", {}, {})
+    assert size1 == size0
+    mode2, (width, height), meta2 = retina
+    assert mode2 == "RGB"
+    assert meta2 == {"image/png": {"width": width // 2, "height": height // 2}}

@@ -1,7 +1,10 @@
+import copy
+
 import pytest
 import torch
 
 from byhand import MyNet
+from byhand.backprop import mse_loss
 from byhand.gradcheck import (
     check_gradients,
     relative_error,
@@ -46,6 +49,23 @@ def test_toy_protocol_trains_the_model():
     before = model.fc["1"].weight.detach().clone()
     training_gradient_check(model, *toy_data(), n_epochs=1, lr=0.1)
     assert not torch.equal(before, model.fc["1"].weight)
+
+
+def test_toy_protocol_steps_as_torch_optim_sgd():
+    # Its written-out step is torch.optim.SGD's, to the last bit.
+    torch.manual_seed(42)
+    model = MyNet([2, 3, 2])
+    reference = copy.deepcopy(model)
+    X, Y = toy_data()
+    training_gradient_check(model, X, Y, n_epochs=2, lr=0.1, fd_every=0)
+    optimizer = torch.optim.SGD(reference.parameters(), lr=0.1)
+    for _ in range(2):
+        for s in range(len(X)):
+            optimizer.zero_grad()
+            mse_loss(Y[s : s + 1], reference(X[s : s + 1])).backward()
+            optimizer.step()
+    for p, q in zip(model.parameters(), reference.parameters(), strict=True):
+        assert torch.equal(p, q)
 
 
 def test_check_refuses_float32():

@@ -1,4 +1,5 @@
-"""Quarto pre-render step: nothing executed by an earlier render stays.
+"""Quarto pre-render step: nothing executed by an earlier render stays,
+unless it is sure to be what this render would compute.
 
 Quarto keeps each chapter's kernel-executed notebook as
 ``chapters/<name>.quarto_ipynb`` (``keep-ipynb: true``) and, when one is
@@ -11,17 +12,36 @@ Quarto 1.10 also keeps each embedded notebook (``{{< embed >}}``) in
 since: a report rendered after a new search would show the old search's
 tables and figures.  That folder is deleted too, so every embed comes
 from this render's execution.
+
+The chapters are executed through Quarto's execution cache
+(``cache: true``, jupyter-cache), which reuses a notebook whose code
+cells are unchanged.  Their outputs also depend on the package, the
+installed libraries, the settings and the data and results, so the
+cache is emptied whenever `chapter_inputs` differs from the one of the
+render that filled it.
 """
 
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
+import os
+import platform
 import shutil
+import sys
 import time
 from pathlib import Path
 
+from byhand._io import atomic_write_text
+from byhand.cifar import FOLDER, resolve_root
+from byhand.data import cache_dir
 from byhand.render import STAMP
+from byhand.search.results import results_root
 
 EMBEDS = Path(".quarto") / "embed"
+# The digest of the inputs that filled the chapters' execution cache.
+INPUTS = Path(".quarto") / "byhand-chapter-inputs"
+SETTINGS = ("BYHAND_", "CIFAR10_ROOT", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def clear(project: Path) -> None:
@@ -31,11 +51,62 @@ def clear(project: Path) -> None:
     shutil.rmtree(project / EMBEDS, ignore_errors=True)
 
 
+def chapter_inputs(project: Path) -> str:
+    """A digest of what the chapters' outputs depend on besides their code
+    cells: the package's source, Python and its packages, the settings
+    (environment) and every data, cache and results file (path, size and
+    modification time; the lock files a search only touches left out)."""
+    digest = hashlib.sha256()
+    for path in sorted((project / "src").rglob("*.py")):
+        digest.update(f"{path.relative_to(project)}\n".encode())
+        digest.update(path.read_bytes())
+    packages = sorted(
+        f"{d.metadata['Name']}=={d.version}"
+        for d in importlib.metadata.distributions()
+    )
+    settings = sorted(
+        (k, v) for k, v in os.environ.items() if k.startswith(SETTINGS)
+    )
+    machine = (sys.version, platform.machine(), os.cpu_count())
+    digest.update(repr((machine, packages, settings)).encode())
+    for folder in (resolve_root() / FOLDER, cache_dir(), results_root()):
+        files = sorted(folder.rglob("*")) if folder.is_dir() else []
+        for path in files:
+            if path.is_file() and path.suffix != ".lock":
+                st = path.stat()
+                digest.update(
+                    f"{path}|{st.st_size}|{st.st_mtime_ns}\n".encode()
+                )
+    return digest.hexdigest()
+
+
+def execution_cache(project: Path) -> Path:
+    """jupyter-cache's folder for the chapters (``$JUPYTERCACHE`` is its
+    own setting, relative to the notebook's folder)."""
+    name = os.environ.get("JUPYTERCACHE", ".jupyter_cache")
+    return project / "chapters" / name
+
+
+def refresh_cache(project: Path) -> bool:
+    """Empty the chapters' execution cache unless its inputs are this
+    render's; True when it was kept."""
+    now = chapter_inputs(project)
+    stamp = project / INPUTS
+    if stamp.is_file() and stamp.read_text() == now:
+        return True
+    shutil.rmtree(execution_cache(project), ignore_errors=True)
+    atomic_write_text(stamp, now)
+    return False
+
+
 def main() -> None:
     """Quarto's pre-render step (run in the project folder)."""
-    clear(Path.cwd())
+    project = Path.cwd()
+    clear(project)
     STAMP.parent.mkdir(exist_ok=True)
     STAMP.write_text(f"{time.time()}\n")
+    if not refresh_cache(project):
+        print("pre-render: the chapters' inputs changed; they run afresh")
 
 
 if __name__ == "__main__":

@@ -5,11 +5,14 @@ Every figure has a title, labelled axes and says which split it shows.
 
 from __future__ import annotations
 
+import base64
+import io
 from collections.abc import Mapping
 from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
+import PIL.Image
 import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -290,3 +293,28 @@ def seed_spread(result: SearchResult) -> Figure:
     fig.legend(handles, names, fontsize=8, loc="lower center", ncol=3)
     fig.tight_layout(rect=(0, 0.07, 1, 1))
     return fig
+
+
+def opaque_png() -> None:
+    """Show this kernel's figures as RGB PNGs (they are opaque anyway):
+    pdfLaTeX copies those into the PDF as they are but decodes RGBA ones,
+    1.2 s a LaTeX run for the report's.  No change outside IPython."""
+    from IPython import get_ipython
+
+    if (shell := get_ipython()) is None:
+        return
+    png = shell.display_formatter.formatters["image/png"]
+    rgba = png.lookup_by_type(Figure)
+
+    def rgb(fig: Figure) -> Any:
+        out = rgba(fig)  # data, or (data, metadata) for retina figures
+        data, meta = out if isinstance(out, tuple) else (out, None)
+        encoded = isinstance(data, str)  # base64, as matplotlib_inline has it
+        raw = base64.b64decode(data) if encoded else data
+        buffer = io.BytesIO()
+        PIL.Image.open(io.BytesIO(raw)).convert("RGB").save(buffer, "png")
+        new = buffer.getvalue()
+        new = base64.b64encode(new).decode() if encoded else new
+        return new if meta is None else (new, meta)
+
+    png.for_type(Figure, rgb)
