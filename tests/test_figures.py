@@ -217,16 +217,19 @@ def test_opaque_png_shows_figures_without_alpha():
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
     nbclient.NotebookClient(nb, kernel_name="python3", timeout=120).execute()
-    shown = []
+    shown, dpis = [], []
     for cell in (nb.cells[1], nb.cells[3], nb.cells[5]):
         (out,) = cell.outputs
         image = PIL.Image.open(
             io.BytesIO(base64.b64decode(out["data"]["image/png"]))
         )
         shown.append((image.mode, image.size, out["metadata"]))
+        dpis.append(image.info.get("dpi"))
     (mode0, size0, meta0), (mode1, size1, meta1), retina = shown
     assert (mode0, mode1, meta0, meta1) == ("RGBA", "RGB", {}, {})
     assert size1 == size0
+    # The dpi sets the size LaTeX prints a figure at.
+    assert dpis[0] is not None and dpis[1] == pytest.approx(dpis[0])
     mode2, (width, height), meta2 = retina
     assert mode2 == "RGB"
     assert meta2 == {"image/png": {"width": width // 2, "height": height // 2}}

@@ -296,9 +296,8 @@ def seed_spread(result: SearchResult) -> Figure:
 
 
 def opaque_png() -> None:
-    """Show this kernel's figures as RGB PNGs (they are opaque anyway):
-    pdfLaTeX copies those into the PDF as they are but decodes RGBA ones,
-    1.2 s a LaTeX run for the report's.  No change outside IPython."""
+    """This kernel's figures as RGB PNGs (opaque anyway): pdfLaTeX copies
+    them as they are but decodes RGBA ones, 1.2 s a run for the report's."""
     from IPython import get_ipython
 
     if (shell := get_ipython()) is None:
@@ -311,8 +310,9 @@ def opaque_png() -> None:
         data, meta = out if isinstance(out, tuple) else (out, None)
         encoded = isinstance(data, str)  # base64, as matplotlib_inline has it
         raw = base64.b64decode(data) if encoded else data
-        buffer = io.BytesIO()
-        PIL.Image.open(io.BytesIO(raw)).convert("RGB").save(buffer, "png")
+        image, buffer = PIL.Image.open(io.BytesIO(raw)), io.BytesIO()
+        # The dpi sets the size LaTeX prints the figure at.
+        image.convert("RGB").save(buffer, "png", dpi=image.info.get("dpi"))
         new = buffer.getvalue()
         new = base64.b64encode(new).decode() if encoded else new
         return new if meta is None else (new, meta)
