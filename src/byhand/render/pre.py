@@ -13,12 +13,12 @@ since: a report rendered after a new search would show the old search's
 tables and figures.  That folder is deleted too, so every embed comes
 from this render's execution.
 
-The chapters and the report are executed through Quarto's execution
-cache (``cache: true``, jupyter-cache), which reuses a notebook whose
-code cells are unchanged.  Their outputs also depend on the package,
-the installed libraries, the settings and the data and results, so the
-caches are emptied whenever `chapter_inputs` differs from the one of the
-render that filled them.
+The chapters are executed through Quarto's execution cache
+(``cache: true``, jupyter-cache), which reuses a notebook whose code
+cells are unchanged.  Their outputs also depend on the package, the
+installed libraries, the settings and the data and results, so the
+cache is emptied whenever `chapter_inputs` differs from the one of the
+render that filled it.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from byhand.render import STAMP
 from byhand.search.results import results_root
 
 EMBEDS = Path(".quarto") / "embed"
-# The digest of the inputs that filled the execution caches.
+# The digest of the inputs that filled the chapters' execution cache.
 INPUTS = Path(".quarto") / "byhand-chapter-inputs"
 SETTINGS = ("BYHAND_", "CIFAR10_ROOT", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -52,8 +52,8 @@ def clear(project: Path) -> None:
 
 
 def chapter_inputs(project: Path) -> str:
-    """A digest of what the documents' outputs depend on besides their
-    code cells: the package's source, Python and its packages, the settings
+    """A digest of what the chapters' outputs depend on besides their code
+    cells: the package's source, Python and its packages, the settings
     (environment) and every data, cache and results file (path, size and
     modification time; the lock files a search only touches left out)."""
     digest = hashlib.sha256()
@@ -80,22 +80,21 @@ def chapter_inputs(project: Path) -> str:
     return digest.hexdigest()
 
 
-def execution_caches(project: Path) -> list[Path]:
-    """jupyter-cache's folders, the report's and the chapters'
-    (``$JUPYTERCACHE`` is its own setting, relative to each document)."""
+def execution_cache(project: Path) -> Path:
+    """jupyter-cache's folder for the chapters (``$JUPYTERCACHE`` is its
+    own setting, relative to the notebook's folder)."""
     name = os.environ.get("JUPYTERCACHE", ".jupyter_cache")
-    return [project / name, project / "chapters" / name]
+    return project / "chapters" / name
 
 
 def refresh_cache(project: Path) -> bool:
-    """Empty the execution caches unless their inputs are this render's;
-    True when they were kept."""
+    """Empty the chapters' execution cache unless its inputs are this
+    render's; True when it was kept."""
     now = chapter_inputs(project)
     stamp = project / INPUTS
     if stamp.is_file() and stamp.read_text() == now:
         return True
-    for cache in execution_caches(project):
-        shutil.rmtree(cache, ignore_errors=True)
+    shutil.rmtree(execution_cache(project), ignore_errors=True)
     atomic_write_text(stamp, now)
     return False
 
@@ -107,7 +106,7 @@ def main() -> None:
     STAMP.parent.mkdir(exist_ok=True)
     STAMP.write_text(f"{time.time()}\n")
     if not refresh_cache(project):
-        print("pre-render: the documents' inputs changed; they run afresh")
+        print("pre-render: the chapters' inputs changed; they run afresh")
 
 
 if __name__ == "__main__":
