@@ -1,5 +1,5 @@
-"""Tasks 5-7: one configuration trained with SGD and by hand, from one
-seed, their parameters compared float for float after every epoch."""
+"""Tasks 5-7: one configuration trained with SGD and by hand from one
+seed, their parameters compared bit for bit after every epoch."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ class PairResult:
     checked: bool  # both trainers ran (else SGD only)
     sgd: History
     manual: History
-    epochs: pd.DataFrame  # per-epoch records
+    epochs: pd.DataFrame  # one row per epoch
     identical: bool
     max_abs_diff: float
     final: dict[str, float]
@@ -101,8 +101,6 @@ def bitwise_diff(a: torch.Tensor, b: torch.Tensor) -> float:
 
 @dataclass
 class _Trained:
-    """One trainer's run."""
-
     model: nn.Module
     history: History
     seconds: float  # training alone
@@ -168,10 +166,8 @@ def train_pair(
     check: bool = True,
     manual_trainer: Callable[..., History] = train_manual_update,
 ) -> PairResult:
-    """Train one configuration with SGD and by hand from one seed; compare
-    their parameters bit for bit after every epoch.  ``check=False`` trains
-    SGD only; another ``manual_trainer`` shows a test that the check fails.
-    """
+    """Train with SGD and by hand from ``seed``, compared after every
+    epoch.  ``check=False``: SGD only; ``manual_trainer``: for tests."""
     record = _Record(loaders["val"])
     hyper = {"lr": lr, "momentum": momentum, "weight_decay": weight_decay}
     with warnings.catch_warnings():
@@ -207,8 +203,8 @@ def train_pair(
 def _verdict(
     sgd: _Trained, manual: _Trained | None, diffs: list[float]
 ) -> dict[str, Any]:
-    """identical and max_abs_diff: every epoch's parameters, the final
-    ones, the losses and the divergence must all agree."""
+    """identical: every epoch's parameters, the final ones, the losses
+    and the divergence agree; max_abs_diff: the largest difference."""
     if manual is None:
         return {"identical": False, "max_abs_diff": math.nan}  # SGD only
     final = zip(sgd.model.parameters(), manual.model.parameters(), strict=True)

@@ -193,7 +193,11 @@ def _repeat_jobs(
 
 def _table(jobs: list[Job], pairs: list[PairResult]) -> pd.DataFrame:
     """One row per run (runs.csv)."""
-    rows = [{**p.row(), **j.tags()} for j, p in zip(jobs, pairs, strict=True)]
+    rows = [
+        {**p.row(), "config": j.config, "stage": j.stage,
+         "protocol": j.protocol}
+        for j, p in zip(jobs, pairs, strict=True)
+    ]  # fmt: skip
     return pd.DataFrame(rows)
 
 
