@@ -101,11 +101,11 @@ def _check_outputs(
         env = os.environ.get("BYHAND_RESULTS")
         flag = "BYHAND_RESULTS" if env else "the results folder"
     # A new results folder must be writable, a saved one may be read-only.
-    key = results.cache_key(config, f"{splits.checksum}:{splits.seed}")
     try:
         check_folder(root, flag)
     except OutputPathError:
-        if args.force or not (root / f"search-{key}").is_dir():
+        saved = results.search_folder(root, config, splits)
+        if args.force or not saved.is_dir():
             raise
     log, flag = args.log, "--log"
     full = (splits.sizes["train"] + splits.sizes["val"], splits.sizes["test"])

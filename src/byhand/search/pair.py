@@ -101,7 +101,7 @@ def bitwise_diff(a: torch.Tensor, b: torch.Tensor) -> float:
 
 @dataclass
 class _Trained:
-    model: nn.Module
+    model: nn.Module | None  # None: not trained (SGD only)
     history: History
     seconds: float  # training alone
     log: str  # the course's log lines
@@ -178,7 +178,7 @@ def train_pair(
         args = (n_epochs, optimizer, model, nn.CrossEntropyLoss(),
                 loaders["train"])  # fmt: skip
         sgd = _timed(train, args, record.after_sgd)
-        manual = None
+        manual = _Trained(None, History(), math.nan, "")
         if check:
             torch.manual_seed(seed)
             args = (n_epochs, lr, make_model().to(device),
@@ -187,26 +187,24 @@ def train_pair(
             manual = _timed(manual_trainer, args, record.after_manual)
     return PairResult(
         run=run, model=model_name, source=source, **hyper, seed=seed,
-        checked=manual is not None, sgd=sgd.history,
-        manual=manual.history if manual else History(),
+        checked=check, sgd=sgd.history, manual=manual.history,
         epochs=_epochs_table(run, sgd, manual, record.val),
         **_verdict(sgd, manual, record.diffs),
         final=_final_metrics(sgd, manual, loaders, record.val),
-        seconds_sgd=sgd.seconds,
-        seconds_manual=manual.seconds if manual else math.nan,
+        seconds_sgd=sgd.seconds, seconds_manual=manual.seconds,
         state_dict={k: v.detach().cpu().clone()
-                    for k, v in sgd.model.state_dict().items()},
-        log_sgd=sgd.log, log_manual=manual.log if manual else "",
+                    for k, v in model.state_dict().items()},
+        log_sgd=sgd.log, log_manual=manual.log,
     )  # fmt: skip
 
 
 def _verdict(
-    sgd: _Trained, manual: _Trained | None, diffs: list[float]
+    sgd: _Trained, manual: _Trained, diffs: list[float]
 ) -> dict[str, Any]:
     """identical: every epoch's parameters, the final ones, the losses
     and the divergence agree; max_abs_diff: the largest difference."""
-    if manual is None:
-        return {"identical": False, "max_abs_diff": math.nan}  # SGD only
+    if manual.model is None:  # SGD only
+        return {"identical": False, "max_abs_diff": math.nan}
     final = zip(sgd.model.parameters(), manual.model.parameters(), strict=True)
     diffs = diffs + [bitwise_diff(a, b) for a, b in final]
     # Equal loss lists also mean both runs lasted the same epochs.
@@ -219,11 +217,11 @@ def _verdict(
 
 
 def _epochs_table(
-    run: str, sgd: _Trained, manual: _Trained | None, val: list[dict]
+    run: str, sgd: _Trained, manual: _Trained, val: list[dict]
 ) -> pd.DataFrame:
     """One row per epoch of the SGD run (epochs.csv)."""
     n = len(sgd.history.losses)
-    manual_losses = manual.history.losses if manual else []
+    manual_losses = manual.history.losses
     return pd.DataFrame(
         {
             "run": run,
@@ -239,7 +237,7 @@ def _epochs_table(
 
 def _final_metrics(
     sgd: _Trained,
-    manual: _Trained | None,
+    manual: _Trained,
     loaders: dict[str, DataLoader],
     val: list[dict[str, float]],
 ) -> dict[str, float]:
@@ -254,7 +252,7 @@ def _final_metrics(
         "val_loss": val[-1]["loss"],
         "dead_relu": dead_relu_fraction(sgd.model, loaders["val"]),
     }
-    if manual is not None and not manual.history.diverged:
+    if manual.model is not None and not manual.history.diverged:
         for split in ("train", "val"):
             final[f"{split}_acc_manual"] = evaluate(
                 manual.model, loaders[split]

@@ -51,9 +51,8 @@ def run_search(
     device = torch.device(
         device or ("cuda" if torch.cuda.is_available() else "cpu")
     )
-    key = results.cache_key(config, f"{splits.checksum}:{splits.seed}")
     root = Path(results_dir) if results_dir else results.results_root()
-    folder = root / f"search-{key}"
+    folder = results.search_folder(root, config, splits)
     with results.locked(folder) as problem:
         if folder.exists() and not force:
             try:
