@@ -203,28 +203,23 @@ class Runner:
 
     def run(self, jobs: Sequence[Job]) -> list[PairResult]:
         """Every job's result, in the order of ``jobs``."""
-        with tqdm(total=len(jobs), desc="runs", unit="run",
-                  disable=not self.progress) as bar:  # fmt: skip
-            if self._pool is None:
-                out = []
-                for job in jobs:
-                    out.append(run_job(job, self.setting, self.device))
-                    bar.update()
-                return out
-            # Longest first, so the workers finish at about the same time.
-            longest_first = sorted(jobs, key=lambda job: -job.cost)
-            futures = {
-                job: self._pool.submit(_work, job) for job in longest_first
-            }
-            try:
-                for future in as_completed(futures.values()):
-                    future.result()  # a worker's error, at once
-                    bar.update()
-            except BrokenProcessPool as err:
-                raise RuntimeError(
-                    "the worker processes of the search could not run. A "
-                    "script that calls run_search must start with `if "
-                    "__name__ == '__main__':` (they import it again); or "
-                    "pass workers=1 (BYHAND_WORKERS=1) to train here"
-                ) from err
-            return [futures[job].result() for job in jobs]
+        bar = partial(tqdm, total=len(jobs), desc="runs", unit="run",
+                      disable=not self.progress)  # fmt: skip
+        if self._pool is None:
+            return [
+                run_job(job, self.setting, self.device) for job in bar(jobs)
+            ]
+        # Longest first, so the workers finish at about the same time.
+        longest_first = sorted(jobs, key=lambda job: -job.cost)
+        futures = {job: self._pool.submit(_work, job) for job in longest_first}
+        try:
+            for future in bar(as_completed(futures.values())):
+                future.result()  # a worker's error, at once
+        except BrokenProcessPool as err:
+            raise RuntimeError(
+                "the worker processes of the search could not run. A "
+                "script that calls run_search must start with `if "
+                "__name__ == '__main__':` (they import it again); or "
+                "pass workers=1 (BYHAND_WORKERS=1) to train here"
+            ) from err
+        return [futures[job].result() for job in jobs]
