@@ -190,16 +190,13 @@ class Runner:
 
     def __exit__(self, error: type | None, *_: object) -> None:
         pool, self._pool = self._pool, None
-        if pool is None:
-            return
-        if error is None:
+        if pool is not None and error is None:
             pool.shutdown()
-            return
-        # Interrupted or failed: stop the workers.
-        processes = list(getattr(pool, "_processes", {}).values())
-        pool.shutdown(wait=False, cancel_futures=True)
-        for process in processes:
-            process.terminate()
+        elif pool is not None:  # interrupted or failed: stop the workers
+            processes = list(getattr(pool, "_processes", {}).values())
+            pool.shutdown(wait=False, cancel_futures=True)
+            for process in processes:
+                process.terminate()
 
     def run(self, jobs: Sequence[Job]) -> list[PairResult]:
         """Every job's result, in the order of ``jobs``."""
