@@ -221,13 +221,12 @@ def _epochs_table(
 ) -> pd.DataFrame:
     """One row per epoch of the SGD run (epochs.csv)."""
     n = len(sgd.history.losses)
-    manual_losses = manual.history.losses
     return pd.DataFrame(
         {
             "run": run,
             "epoch": range(1, n + 1),
             "train_loss": sgd.history.losses,
-            "train_loss_manual": (manual_losses + [math.nan] * n)[:n],
+            "train_loss_manual": (manual.history.losses + [math.nan] * n)[:n],
             "train_acc_running": sgd.history.accuracies,
             "val_loss": [v["loss"] for v in val],
             "val_acc": [v["accuracy"] for v in val],
