@@ -13,10 +13,10 @@ import time
 
 import pytest
 import torch
+from logparse import parse_log
 
 from byhand import cifar
 from byhand.search import cli as experiments
-from byhand.search.logformat import parse_log
 from byhand.testing import relabel, write_synthetic_cifar10
 
 

@@ -8,7 +8,6 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from byhand.search.evaluation import (
-    confusion_matrix,
     evaluate,
     evaluate_test,
     wilson_interval,
@@ -38,9 +37,8 @@ def loader(predicted, truth):
 
 
 def test_confusion_rows_are_true_classes():
-    y = torch.tensor([0, 0, 0, 1])
-    y_hat = torch.tensor([0, 0, 0, 0])
-    assert confusion_matrix(y, y_hat, 2).tolist() == [[3, 0], [1, 0]]
+    t = evaluate_test(Fixed(), loader([0, 0, 0, 0], [0, 0, 0, 1]), ["a", "b"])
+    assert t["confusion"] == [[3, 0], [1, 0]]
 
 
 def test_precision_and_recall_on_known_predictions():

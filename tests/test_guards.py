@@ -12,13 +12,13 @@ import math
 
 import pytest
 import torch
+from logparse import parse_log
 from torch.utils.data import DataLoader
 
 from byhand import MyMLP, data
 from byhand.report import tables
 from byhand.search import results
 from byhand.search import run as search
-from byhand.search.logformat import parse_log
 from byhand.search.pair import train_pair
 from byhand.training import train_manual_update
 

@@ -1,6 +1,7 @@
 from datetime import datetime
 
 import pytest
+from logparse import parse_log
 
 from byhand.search import COURSE_SETTINGS
 from byhand.search import logformat as lf
@@ -22,8 +23,12 @@ def test_logged_epochs():
 
 
 def test_headers_match_the_course():
-    head = lf.global_header("cpu", 256, 30, "CrossEntropyLoss()", 265)
-    assert head.splitlines() == [
+    text = lf.course_log(
+        [_pair(0.01, [0.5] * 5, [0.5] * 5, momentum=0.9, weight_decay=0.001)],
+        device="cpu", batch_size=256, n_epochs=30, seed=265,
+    )  # fmt: skip
+    lines = text.splitlines()
+    assert lines[:7] == [
         "Training on device cpu.",
         "",
         "   Global parameters:",
@@ -32,43 +37,37 @@ def test_headers_match_the_course():
         "loss_fn =  CrossEntropyLoss()",
         "seed =  265",
     ]
-    conf = lf.config_header(0.01, 0.9, 0.001).splitlines()
-    assert conf[1:] == [
+    assert lines[8:12] == [
         "   Current parameters:",
         "lr =  0.01",
         "mom =  0.9",
         "decay =  0.001",
     ]
-    assert set(conf[0]) == {"="}
+    assert set(lines[7]) == {"="}
+    assert lines[12] == lf.SGD_HEADER
 
 
 def test_parse_round_trip():
-    text = "\n".join(
-        [
-            lf.global_header("cpu", 8, 5, "CrossEntropyLoss()", 1),
-            lf.config_header(0.1, 0.0, 0.0),
-            lf.SGD_HEADER,
-            lf.loss_line(datetime(2026, 1, 1), 1, 0.5),
-            lf.loss_line(datetime(2026, 1, 1), 5, 0.25),
-            lf.accuracies_block(0.91, 0.875),
-            lf.MANUAL_HEADER,
-            lf.loss_line(datetime(2026, 1, 1), 1, 0.5),
-            lf.accuracies_block(0.91, 0.875),
-        ]
-    )
-    (cfg,) = lf.parse_log(text)
+    text = lf.course_log(
+        [_pair(0.1, [0.5, 0.4, 0.3, 0.2, 0.25], [0.5] * 5, momentum=0.0,
+               final={"train_acc": 0.91, "val_acc": 0.875,
+                      "train_acc_manual": 0.91, "val_acc_manual": 0.875})],
+        device="cpu", batch_size=8, n_epochs=5, seed=1,
+    )  # fmt: skip
+    (cfg,) = parse_log(text)
     assert (cfg["lr"], cfg["mom"], cfg["decay"]) == (0.1, 0.0, 0.0)
     assert cfg["sgd"]["losses"] == {1: 0.5, 5: 0.25}
     assert cfg["sgd"]["train_acc"] == 0.91
     assert cfg["sgd"]["val_acc"] == 0.88  # printed with 2 decimals
-    assert cfg["manual"]["losses"] == {1: 0.5}
+    assert cfg["manual"]["losses"] == {1: 0.5, 5: 0.5}
+    assert cfg["manual"]["val_acc"] == 0.88
 
 
 def test_reference_file_parses():
     from pathlib import Path
 
     path = Path(__file__).resolve().parents[1] / "gradient_descent_output.txt"
-    configs = lf.parse_log(path.read_text())
+    configs = parse_log(path.read_text())
     # The deliverable holds the course's six settings, in its order.
     assert [(c["lr"], c["mom"], c["decay"]) for c in configs] == list(
         COURSE_SETTINGS
@@ -80,7 +79,10 @@ def test_reference_file_parses():
         assert list(cfg["sgd"]["losses"]) == lf.logged_epochs(30)
 
 
-def _pair(lr, sgd_losses, manual_losses, diverged=False):
+def _pair(
+    lr, sgd_losses, manual_losses, diverged=False, momentum=0.9,
+    weight_decay=0.0, final=None,
+):  # fmt: skip
     """What `course_log` reads of a trained pair, with known values."""
     from types import SimpleNamespace
 
@@ -96,11 +98,11 @@ def _pair(lr, sgd_losses, manual_losses, diverged=False):
     manual = History(losses=manual_losses, diverged=diverged)
     manual.message = "training diverged at epoch 5" if diverged else ""
     return SimpleNamespace(
-        lr=lr, momentum=0.9, weight_decay=0.0,
+        lr=lr, momentum=momentum, weight_decay=weight_decay,
         sgd=History(losses=sgd_losses), manual=manual,
         log_sgd=text(sgd_losses), log_manual=text(manual_losses),
-        final={"train_acc": 0.91, "val_acc": 0.77,
-               "train_acc_manual": 0.62, "val_acc_manual": 0.55},
+        final=final or {"train_acc": 0.91, "val_acc": 0.77,
+                        "train_acc_manual": 0.62, "val_acc_manual": 0.55},
     )  # fmt: skip
 
 
@@ -111,7 +113,7 @@ def test_course_log_prints_each_blocks_own_numbers():
         [_pair(0.01, sgd, manual), _pair(0.1, sgd, sgd, diverged=True)],
         device="cpu", batch_size=8, n_epochs=5, seed=265,
     )  # fmt: skip
-    first, second = lf.parse_log(text)
+    first, second = parse_log(text)
     assert first["lr"] == 0.01 and second["lr"] == 0.1
     assert first["sgd"]["losses"] == {1: 0.5, 5: 0.1}
     assert first["manual"]["losses"] == {1: 0.9, 5: 0.55}

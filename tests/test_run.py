@@ -14,6 +14,7 @@ import warnings
 import pandas as pd
 import pytest
 import torch
+from logparse import parse_log
 from torch.utils.data import DataLoader
 
 from byhand import MyMLP, data
@@ -21,7 +22,7 @@ from byhand.search import jobs, results, selection
 from byhand.search import run as ex
 from byhand.search.evaluation import evaluate, evaluate_test
 from byhand.search.jobs import Job, Setting, run_job
-from byhand.search.logformat import logged_epochs, parse_log
+from byhand.search.logformat import logged_epochs
 
 pytestmark = pytest.mark.task8
 

@@ -9,12 +9,13 @@ import math
 
 import pytest
 import torch
+from logparse import parse_log
 from test_training import small_loader, small_net
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from byhand.search.evaluation import evaluate
-from byhand.search.logformat import logged_epochs, parse_log
+from byhand.search.logformat import logged_epochs
 from byhand.training import train_manual_update
 from byhand.watch import EXPLODE_FACTOR, DivergenceWarning
 

@@ -1,9 +1,6 @@
-"""The experiment of tasks 8-10: train many configurations, select one,
-evaluate it once on the test set (``python -m byhand.search``).
-
-``run_search`` is imported on first use, so that ``byhand.training``
-can import ``logformat`` without the whole search.
-"""
+"""Tasks 8-10: train many configurations, select one, test it once
+(``python -m byhand.search``).  ``run_search`` is imported on first use:
+``byhand.training`` imports ``logformat`` without the whole search."""
 
 from typing import TYPE_CHECKING, Any
 

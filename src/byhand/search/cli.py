@@ -1,10 +1,6 @@
-"""The command line of tasks 8-10: ``python -m byhand.search``.
-
-Runs the search (or loads its saved results), prints the tables and
-writes the course-format log; every setting, the data and every output
-path are checked before anything trains.  Exit codes: 0 done, 1 SGD and
-the manual update differ somewhere, 2 a bad setting, input or output
-path (a message), 130 Ctrl-C, 143 SIGTERM, 3 a bug (its traceback).
+"""``python -m byhand.search``: run the search (or load its results),
+print the tables, write the course-format log.  Settings, data and
+output paths are checked before anything trains; exit codes: README.md.
 """
 
 from __future__ import annotations
@@ -16,8 +12,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -42,7 +37,6 @@ from byhand.search.results import SearchResult
 
 # The full cat/car data: 10,000 training + validation and 2,000 test images.
 FULL_SIZES = (10_000, 2_000)
-# Exit codes (README.md, "Exit codes").
 DONE, DIFFER, BAD_INPUT, UNEXPECTED = 0, 1, 2, 3
 INTERRUPTED, TERMINATED = 130, 143  # 128 + SIGINT, 128 + SIGTERM
 
@@ -56,8 +50,7 @@ class Terminated(KeyboardInterrupt):
 
 
 def workers_from_env() -> int:
-    """`default_workers` (``$BYHAND_WORKERS``, else one per core), a bad
-    value a `SettingError`, capped at the cores with a note."""
+    """`default_workers`, capped at the cores with a note."""
     try:
         n = default_workers()
     except ValueError as err:
@@ -68,8 +61,7 @@ def workers_from_env() -> int:
             f"cores; using {cores()}",
             file=sys.stderr,
         )
-        return cores()
-    return n
+    return min(n, cores())
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -101,20 +93,19 @@ def _parser() -> argparse.ArgumentParser:
 def _check_outputs(
     args: argparse.Namespace, config: SearchConfig, splits: CatCarSplits
 ) -> tuple[Path, Path | None, int | None]:
-    """The results root, the log (None: none written) and the descriptor
-    `check_file` opened on a device or FIFO log, all checked."""
+    """The results root, the log (None: none) and `check_file`'s
+    descriptor for a device or FIFO log, all checked."""
     root, flag = args.results, "--results"
     if root is None:
         root = results.results_root()
         env = os.environ.get("BYHAND_RESULTS")
         flag = "BYHAND_RESULTS" if env else "the results folder"
-    # As run_search names its folder: a new one must be writable, a saved
-    # one (unless --force) may be read-only.
-    key = results.cache_key(config, f"{splits.checksum}:{splits.seed}")
+    # A new results folder must be writable, a saved one may be read-only.
     try:
         check_folder(root, flag)
     except OutputPathError:
-        if args.force or not (root / f"search-{key}").is_dir():
+        saved = results.search_folder(root, config, splits)
+        if args.force or not saved.is_dir():
             raise
     log, flag = args.log, "--log"
     full = (splits.sizes["train"] + splits.sizes["val"], splits.sizes["test"])
@@ -182,29 +173,20 @@ def _run(args: argparse.Namespace) -> int:
     return DONE if result.meta["all_identical"] else DIFFER
 
 
-@contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM raises `Terminated`: clean-up as after Ctrl-C."""
-    if threading.current_thread() is not threading.main_thread():
-        yield  # only the main thread may set a handler
-        return
-
-    def raise_terminated(signum: int, frame: object) -> None:
-        raise Terminated
-
-    old = signal.signal(signal.SIGTERM, raise_terminated)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, old)
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command; return its exit code (see the module docstring)."""
+    """Run the command; return its exit code."""
     args = _parser().parse_args(argv)
+    # SIGTERM cleans up as Ctrl-C does; only the main thread may set it.
+    handle = threading.current_thread() is threading.main_thread()
+    old = signal.getsignal(signal.SIGTERM)
+    if handle:
+        signal.signal(signal.SIGTERM, _raise_terminated)
     try:
-        with _sigterm_as_interrupt():
-            return _run(args)
+        return _run(args)
     except (ProfileError, SettingError, OutputPathError, DataError) as err:
         message, code = str(err), BAD_INPUT
     except OSError as err:  # a write that failed mid-way: disk full, ...
@@ -224,5 +206,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         traceback.print_exc()
         message = "unexpected failure (a bug in byhand): the traceback above"
         code = UNEXPECTED
+    finally:
+        if handle:
+            signal.signal(signal.SIGTERM, old)
     print(f"error: {message}", file=sys.stderr or sys.stdout)
     return code

@@ -82,15 +82,6 @@ def wilson_interval(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
     return (centre - half, centre + half)
 
 
-def confusion_matrix(
-    y: torch.Tensor, y_hat: torch.Tensor, n_classes: int
-) -> torch.Tensor:
-    """``cm[i, j]``: samples of true class i predicted as class j."""
-    cm = torch.zeros(n_classes, n_classes, dtype=torch.int64)
-    cm.index_put_((y, y_hat), torch.ones_like(y), accumulate=True)
-    return cm
-
-
 def evaluate_test(
     model: nn.Module, test_loader: DataLoader, classes: Sequence[str]
 ) -> dict[str, Any]:
@@ -99,17 +90,12 @@ def evaluate_test(
     logits, y = predict(model, test_loader)
     prob = torch.softmax(logits, dim=1)
     y_hat = prob.argmax(dim=1)
-    cm = confusion_matrix(y, y_hat, len(classes))
+    cm = torch.zeros(len(classes), len(classes), dtype=torch.int64)
+    cm.index_put_((y, y_hat), torch.ones_like(y), accumulate=True)
+    tp = cm.diag().double()  # cm[i, j]: truly class i, predicted as j
+    precision = tp / cm.sum(dim=0)  # 0 / 0: NaN
+    recall = tp / cm.sum(dim=1)
     n_right = int((y_hat == y).sum())
-    per_class = []
-    for c, name in enumerate(classes):
-        tp = int(cm[c, c])
-        predicted = int(cm[:, c].sum())  # column: predicted as c
-        actual = int(cm[c, :].sum())  # row: truly c
-        precision = tp / predicted if predicted else math.nan
-        recall = tp / actual if actual else math.nan
-        per_class.append({"class": name, "precision": precision,
-                          "recall": recall, "support": actual})  # fmt: skip
     wrong = torch.nonzero(y_hat != y).flatten()
     conf = prob[wrong, y_hat[wrong]]
     order = torch.argsort(conf, descending=True)
@@ -118,7 +104,15 @@ def evaluate_test(
         "accuracy": n_right / len(y),
         "ci95": wilson_interval(n_right, len(y)),
         "confusion": cm.tolist(),
-        "per_class": per_class,
+        "per_class": [
+            {
+                "class": name,
+                "precision": float(precision[c]),
+                "recall": float(recall[c]),
+                "support": int(cm[c].sum()),
+            }
+            for c, name in enumerate(classes)
+        ],
         "misclassified": [
             {
                 "index": int(wrong[i]),

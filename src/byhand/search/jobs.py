@@ -1,10 +1,8 @@
-"""Running the search's training jobs, in this process or in workers.
+"""Running the search's training jobs, here or in worker processes.
 
-Every job trains with one CPU thread, so its result does not depend on
-how many run at once: the worker count changes the speed only (2 cores:
-eight 30-epoch jobs 36.0 s in one process, 23.4 s in two;
-``benchmarks/run.py workers``).  Workers ignore Ctrl-C (the parent stops
-them) and end within a second of their parent's death, however it died.
+Each job trains with one CPU thread, so the worker count changes the
+speed only (``benchmarks/run.py workers``).  Workers ignore Ctrl-C (the
+parent stops them) and end within a second of their parent's death.
 """
 
 from __future__ import annotations
@@ -54,13 +52,9 @@ class Job:
         epochs = self.n_epochs or 30
         return COPIES[self.protocol] * epochs * (2 if self.check else 1)
 
-    def tags(self) -> dict[str, Any]:
-        return {"config": self.config, "stage": self.stage,
-                "protocol": self.protocol}  # fmt: skip
 
-
-# What each protocol trains on: the training split, as it is or
-# augmented in a fixed order (the copies of each image, one after another).
+# What each protocol trains on: the training split, as it is or with
+# the copies of each image one after another.
 PROTOCOLS: dict[str, Callable[[TensorDataset], TensorDataset]] = {
     "plain": lambda ds: ds,
     "flip": with_flips,
@@ -102,8 +96,7 @@ def cores() -> int:
 
 
 def default_workers() -> int:
-    """``$BYHAND_WORKERS`` (a whole number from 1), else one per core;
-    ValueError naming the fix for any other value."""
+    """``$BYHAND_WORKERS`` (a whole number from 1), else one per core."""
     raw = os.environ.get("BYHAND_WORKERS", "").strip()
     if not raw:
         return cores()
@@ -150,8 +143,7 @@ def _training_set(train: TensorDataset, protocol: str) -> TensorDataset:
     return PROTOCOLS[protocol](train)
 
 
-# In a worker process: the setting every job shares.
-_SETTING: list[Setting] = []
+_SETTING: list[Setting] = []  # in a worker: the setting jobs share
 
 
 def _init_worker(setting: Setting, parent: int) -> None:
@@ -208,28 +200,23 @@ class Runner:
 
     def run(self, jobs: Sequence[Job]) -> list[PairResult]:
         """Every job's result, in the order of ``jobs``."""
-        with tqdm(total=len(jobs), desc="runs", unit="run",
-                  disable=not self.progress) as bar:  # fmt: skip
-            if self._pool is None:
-                out = []
-                for job in jobs:
-                    out.append(run_job(job, self.setting, self.device))
-                    bar.update()
-                return out
-            # Longest first, so the workers finish at about the same time.
-            longest_first = sorted(jobs, key=lambda job: -job.cost)
-            futures = {
-                job: self._pool.submit(_work, job) for job in longest_first
-            }
-            try:
-                for future in as_completed(futures.values()):
-                    future.result()  # a worker's error, at once
-                    bar.update()
-            except BrokenProcessPool as err:
-                raise RuntimeError(
-                    "the worker processes of the search could not run. A "
-                    "script that calls run_search must start with `if "
-                    "__name__ == '__main__':` (they import it again); or "
-                    "pass workers=1 (BYHAND_WORKERS=1) to train here"
-                ) from err
-            return [futures[job].result() for job in jobs]
+        bar = partial(tqdm, total=len(jobs), desc="runs", unit="run",
+                      disable=not self.progress)  # fmt: skip
+        if self._pool is None:
+            return [
+                run_job(job, self.setting, self.device) for job in bar(jobs)
+            ]
+        # Longest first, so the workers finish at about the same time.
+        longest_first = sorted(jobs, key=lambda job: -job.cost)
+        futures = {job: self._pool.submit(_work, job) for job in longest_first}
+        try:
+            for future in bar(as_completed(futures.values())):
+                future.result()  # a worker's error, at once
+        except BrokenProcessPool as err:
+            raise RuntimeError(
+                "the worker processes of the search could not run. A "
+                "script that calls run_search must start with `if "
+                "__name__ == '__main__':` (they import it again); or "
+                "pass workers=1 (BYHAND_WORKERS=1) to train here"
+            ) from err
+        return [futures[job].result() for job in jobs]

@@ -19,16 +19,12 @@ from byhand._io import atomic_write_text
 MIN_FREE = 4 * 2**20
 
 
+# What a path is, by the letter `ls -l` shows; None: a regular file.
+KINDS = {"-": None, "d": "folder", "c": "device", "p": "FIFO"}
+
+
 class OutputPathError(ValueError):
     """An output path that cannot take what the command writes there."""
-
-
-def _kind(mode: int) -> str | None:
-    """None for a regular file, else what the path is instead."""
-    kinds = {stat.S_ISREG: None, stat.S_ISDIR: "folder",
-             stat.S_ISCHR: "device", stat.S_ISFIFO: "FIFO"}  # fmt: skip
-    test = next((t for t in kinds if t(mode)), None)
-    return kinds[test] if test else "socket or block device"
 
 
 def check_file(path: Path, flag: str) -> int | None:
@@ -37,7 +33,8 @@ def check_file(path: Path, flag: str) -> int | None:
     `write_file` (closing it earlier would end a FIFO's reader)."""
     path = Path(path)
     try:
-        kind = _kind(path.stat().st_mode) if path.exists() else None
+        mode = path.stat().st_mode if path.exists() else stat.S_IFREG
+        kind = KINDS.get(stat.filemode(mode)[0], "socket or block device")
         if kind == "folder":
             raise OutputPathError(
                 f"{flag} {path} is a folder; name a file in it, e.g. "

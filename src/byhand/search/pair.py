@@ -1,5 +1,5 @@
-"""Tasks 5-7: one configuration trained with SGD and by hand, from one
-seed, their parameters compared float for float after every epoch."""
+"""Tasks 5-7: one configuration trained with SGD and by hand from one
+seed, their parameters compared bit for bit after every epoch."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ class PairResult:
     checked: bool  # both trainers ran (else SGD only)
     sgd: History
     manual: History
-    epochs: pd.DataFrame  # per-epoch records
+    epochs: pd.DataFrame  # one row per epoch
     identical: bool
     max_abs_diff: float
     final: dict[str, float]
@@ -101,9 +101,7 @@ def bitwise_diff(a: torch.Tensor, b: torch.Tensor) -> float:
 
 @dataclass
 class _Trained:
-    """One trainer's run."""
-
-    model: nn.Module
+    model: nn.Module | None  # None: not trained (SGD only)
     history: History
     seconds: float  # training alone
     log: str  # the course's log lines
@@ -168,10 +166,8 @@ def train_pair(
     check: bool = True,
     manual_trainer: Callable[..., History] = train_manual_update,
 ) -> PairResult:
-    """Train one configuration with SGD and by hand from one seed; compare
-    their parameters bit for bit after every epoch.  ``check=False`` trains
-    SGD only; another ``manual_trainer`` shows a test that the check fails.
-    """
+    """Train with SGD and by hand from ``seed``, compared after every
+    epoch.  ``check=False``: SGD only; ``manual_trainer``: for tests."""
     record = _Record(loaders["val"])
     hyper = {"lr": lr, "momentum": momentum, "weight_decay": weight_decay}
     with warnings.catch_warnings():
@@ -182,7 +178,7 @@ def train_pair(
         args = (n_epochs, optimizer, model, nn.CrossEntropyLoss(),
                 loaders["train"])  # fmt: skip
         sgd = _timed(train, args, record.after_sgd)
-        manual = None
+        manual = _Trained(None, History(), math.nan, "")
         if check:
             torch.manual_seed(seed)
             args = (n_epochs, lr, make_model().to(device),
@@ -191,26 +187,24 @@ def train_pair(
             manual = _timed(manual_trainer, args, record.after_manual)
     return PairResult(
         run=run, model=model_name, source=source, **hyper, seed=seed,
-        checked=manual is not None, sgd=sgd.history,
-        manual=manual.history if manual else History(),
+        checked=check, sgd=sgd.history, manual=manual.history,
         epochs=_epochs_table(run, sgd, manual, record.val),
         **_verdict(sgd, manual, record.diffs),
         final=_final_metrics(sgd, manual, loaders, record.val),
-        seconds_sgd=sgd.seconds,
-        seconds_manual=manual.seconds if manual else math.nan,
+        seconds_sgd=sgd.seconds, seconds_manual=manual.seconds,
         state_dict={k: v.detach().cpu().clone()
-                    for k, v in sgd.model.state_dict().items()},
-        log_sgd=sgd.log, log_manual=manual.log if manual else "",
+                    for k, v in model.state_dict().items()},
+        log_sgd=sgd.log, log_manual=manual.log,
     )  # fmt: skip
 
 
 def _verdict(
-    sgd: _Trained, manual: _Trained | None, diffs: list[float]
+    sgd: _Trained, manual: _Trained, diffs: list[float]
 ) -> dict[str, Any]:
-    """identical and max_abs_diff: every epoch's parameters, the final
-    ones, the losses and the divergence must all agree."""
-    if manual is None:
-        return {"identical": False, "max_abs_diff": math.nan}  # SGD only
+    """identical: every epoch's parameters, the final ones, the losses
+    and the divergence agree; max_abs_diff: the largest difference."""
+    if manual.model is None:  # SGD only
+        return {"identical": False, "max_abs_diff": math.nan}
     final = zip(sgd.model.parameters(), manual.model.parameters(), strict=True)
     diffs = diffs + [bitwise_diff(a, b) for a, b in final]
     # Equal loss lists also mean both runs lasted the same epochs.
@@ -223,17 +217,16 @@ def _verdict(
 
 
 def _epochs_table(
-    run: str, sgd: _Trained, manual: _Trained | None, val: list[dict]
+    run: str, sgd: _Trained, manual: _Trained, val: list[dict]
 ) -> pd.DataFrame:
     """One row per epoch of the SGD run (epochs.csv)."""
     n = len(sgd.history.losses)
-    manual_losses = manual.history.losses if manual else []
     return pd.DataFrame(
         {
             "run": run,
             "epoch": range(1, n + 1),
             "train_loss": sgd.history.losses,
-            "train_loss_manual": (manual_losses + [math.nan] * n)[:n],
+            "train_loss_manual": (manual.history.losses + [math.nan] * n)[:n],
             "train_acc_running": sgd.history.accuracies,
             "val_loss": [v["loss"] for v in val],
             "val_acc": [v["accuracy"] for v in val],
@@ -243,7 +236,7 @@ def _epochs_table(
 
 def _final_metrics(
     sgd: _Trained,
-    manual: _Trained | None,
+    manual: _Trained,
     loaders: dict[str, DataLoader],
     val: list[dict[str, float]],
 ) -> dict[str, float]:
@@ -258,7 +251,7 @@ def _final_metrics(
         "val_loss": val[-1]["loss"],
         "dead_relu": dead_relu_fraction(sgd.model, loaders["val"]),
     }
-    if manual is not None and not manual.history.diverged:
+    if manual.model is not None and not manual.history.diverged:
         for split in ("train", "val"):
             final[f"{split}_acc_manual"] = evaluate(
                 manual.model, loaders[split]

@@ -1,8 +1,7 @@
 """A search's results folder ``search-<key>``: where it is, saved and
-loaded.  The key digests everything that determines the results, so the
-same search loads them; ``manifest.json``, written last, holds the key,
-the configuration and every file's sha256, so a folder that is not
-exactly what this search wrote is reported and retrained."""
+loaded.  ``manifest.json``, written last, holds the key, the
+configuration and every file's sha256: a folder that is not exactly
+what this search wrote is reported and retrained."""
 
 from __future__ import annotations
 
@@ -57,20 +56,21 @@ def results_root() -> Path:
     return project_root() / "results"
 
 
-def cache_key(config: Any, data_checksum: str) -> str:
-    """A digest of the search config, the data and the code versions."""
+def search_folder(root: Path, config: Any, splits: Any) -> Path:
+    """``root/search-<key>``, the key a digest of all that determines the
+    results: the search config, the data and split, the code versions."""
     blob = json.dumps(
         {
             "results_version": RESULTS_VERSION,
             "config": dataclasses.asdict(config),
-            "data": data_checksum,
+            "data": f"{splits.checksum}:{splits.seed}",
             "byhand": byhand.__version__,
             "torch": torch.__version__,
             "dtype": str(torch.get_default_dtype()),
         },
         sort_keys=True,
     )
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+    return root / f"search-{hashlib.sha256(blob.encode()).hexdigest()[:16]}"
 
 
 @dataclass
@@ -91,8 +91,8 @@ class SearchResult:
         return self.runs.set_index("run").loc[self.selected]
 
     def grid_runs(self) -> pd.DataFrame:
-        """Every configuration once, from the course's seed, on the plain
-        training split (and the baselines)."""
+        """Every configuration (and baseline) once, from the course's
+        seed, on the plain training split."""
         return self.runs[self.runs["stage"] == "grid"]
 
 
@@ -131,8 +131,7 @@ def save(result: SearchResult, state_dict: dict[str, torch.Tensor]) -> None:
 
 def load(folder: Path, config: Any) -> SearchResult:
     """Read a results folder; `ResultsError` unless it holds exactly what
-    the search of its key and ``config`` wrote: every file, byte for byte
-    (as its manifest says), and a selected run that runs.csv holds."""
+    the search of its key and ``config`` wrote (as its manifest says)."""
     key = folder.name.removeprefix("search-")
     try:
         manifest = json.loads((folder / MANIFEST).read_text())
@@ -184,9 +183,8 @@ def load_model(result: SearchResult) -> MyMLP:
 @contextlib.contextmanager
 def locked(folder: Path) -> Iterator[OSError | None]:
     """Lock ``folder`` (a ``.lock`` file beside it): searches of one key
-    wait for each other, and the holder removes what a killed writer
-    left.  Yields None, or the error where no lock can be created (a
-    read-only folder: reading is then safe, writing is not)."""
+    wait for each other; the holder removes what a killed writer left.
+    Yields None, or the error where no lock can be made (read-only)."""
     lock = folder.parent / f".{folder.name}.lock"
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)

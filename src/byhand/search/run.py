@@ -1,13 +1,9 @@
-"""Tasks 8-9: the hyperparameter search and the selection of one model.
+"""Tasks 8-10: the search, the selection and the one test evaluation.
 
-All stages train on the training split and are judged on validation:
-**grid** (every configuration from the course's seed, SGD and by hand
-compared bit for bit, `byhand.search.pair`, plus a linear baseline),
-**seeds** (the best again from ``extra_seeds``, SGD only), then **flip**
-and **shift** (the best on mirrored, and mirrored and shifted, images,
-`byhand.data.with_flips` / `with_shifts`).  `byhand.search.selection`
-picks a run; its model sees the test set once; a results folder
-(`byhand.search.results`) keeps it all for the next call.
+Stages, all judged on validation: **grid** (every configuration from the
+course's seed, SGD and by hand compared, plus a linear baseline),
+**seeds** (the best from ``extra_seeds``), **flip** and **shift** (the
+best on augmented training images).  The results folder keeps it all.
 """
 
 from __future__ import annotations
@@ -47,20 +43,16 @@ def run_search(
     device: torch.device | str | None = None,
     workers: int | None = None,
 ) -> SearchResult:
-    """Train, compare, select and evaluate; or load the saved results.
-
-    Saved results that are not exactly what this search wrote are
-    retrained with a warning.  ``workers`` processes train at once on the
-    CPU (default: `default_workers`); the results do not depend on it.
-    """
+    """Train, compare, select and evaluate; or load the saved results
+    (retrained, with a warning, unless exactly what this search wrote).
+    ``workers`` (default `default_workers`) changes the speed only."""
     config = config or SearchConfig()
     progress = sys.stderr.isatty() if progress is None else progress
     device = torch.device(
         device or ("cuda" if torch.cuda.is_available() else "cpu")
     )
-    key = results.cache_key(config, f"{splits.checksum}:{splits.seed}")
     root = Path(results_dir) if results_dir else results.results_root()
-    folder = root / f"search-{key}"
+    folder = results.search_folder(root, config, splits)
     with results.locked(folder) as problem:
         if folder.exists() and not force:
             try:
@@ -128,9 +120,9 @@ def _search(
 def _train(
     config: SearchConfig, runner: Runner
 ) -> tuple[list[Job], list[PairResult]]:
-    """The grid, then the other stages on its best; their grid runs are
-    retrained by hand too where the grid trained SGD alone, so the
-    selected model is always one both trainers agree on."""
+    """The grid, then the other stages on its best, whose grid runs are
+    checked by hand too: the selected model is one both trainers agree on.
+    """
     grid = _grid_jobs(config)
     pairs = runner.run(grid)
     n = max(config.n_top, config.n_flip, config.n_shift)
@@ -162,8 +154,8 @@ def _grid_jobs(config: SearchConfig) -> list[Job]:
 def _repeat_jobs(
     config: SearchConfig, grid: list[Job], top: list[str]
 ) -> list[Job]:
-    """The best configurations from every extra seed (SGD only), and on
-    the flip and shift protocols from every seed (the course's checked)."""
+    """The best from every extra seed (SGD only), and flipped and shifted
+    from every seed (the course's seed checked)."""
     by_id = {j.config: j for j in grid}
     again = dataclasses.replace
     seeds = [
@@ -193,7 +185,11 @@ def _repeat_jobs(
 
 def _table(jobs: list[Job], pairs: list[PairResult]) -> pd.DataFrame:
     """One row per run (runs.csv)."""
-    rows = [{**p.row(), **j.tags()} for j, p in zip(jobs, pairs, strict=True)]
+    rows = [
+        {**p.row(), "config": j.config, "stage": j.stage,
+         "protocol": j.protocol}
+        for j, p in zip(jobs, pairs, strict=True)
+    ]  # fmt: skip
     return pd.DataFrame(rows)
 
 
