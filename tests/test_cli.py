@@ -13,11 +13,11 @@ import time
 
 import pytest
 import torch
+from synthetic import relabel, write_synthetic_cifar10
 
 from byhand import cifar
 from byhand.search import cli as experiments
 from byhand.search.logformat import parse_log
-from byhand.testing import relabel, write_synthetic_cifar10
 
 
 @pytest.fixture
