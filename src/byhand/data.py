@@ -80,19 +80,16 @@ def _cat_car_resized(
                 stacklevel=3,
             )
     raw = cifar._read(root, official)
-    ids = torch.tensor(CIFAR_IDS)
-    # CIFAR-10 id -> our label: automobile (1) -> 0, cat (3) -> 1.
-    lut = torch.full((10,), -1, dtype=torch.int64)
-    lut[ids] = torch.arange(len(CIFAR_IDS))
     small = {"checksum": checksum}
     for part, images, labels in (
         ("train", raw.train_images, raw.train_labels),
         ("test", raw.test_images, raw.test_labels),
     ):
         # Resize every image (task 1's order), then keep our two classes.
-        pos = torch.nonzero(torch.isin(labels, ids)).flatten()
+        pos = torch.isin(labels, torch.tensor(CIFAR_IDS)).nonzero().flatten()
         small[f"x_{part}"] = resize(images, size)[pos].contiguous()
-        small[f"y_{part}"] = lut[labels[pos]]
+        # Our label: 0 for an automobile (CIFAR-10's 1), 1 for a cat (3).
+        small[f"y_{part}"] = (labels[pos] == CIFAR_IDS[1]).long()
         small[f"pos_{part}"] = pos
     _check_source_classes(root, small)  # a cache always holds both
     try:
@@ -256,9 +253,7 @@ def cat_car_splits(
     dtype = dtype or torch.get_default_dtype()
     sets, mean, std = _standardized(images, labels, dtype)
     return CatCarSplits(
-        train=sets["train"],
-        val=sets["val"],
-        test=sets["test"],
+        **sets,
         classes=list(CLASSES),
         mean=mean,
         std=std,
