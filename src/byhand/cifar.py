@@ -149,14 +149,9 @@ def _download(root: Path) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def locate(
-    root: str | os.PathLike | None = None, download: bool = True
-) -> tuple[Path, dict[str, str], bool]:
-    """The root, each file's MD5 and whether they are the official release's
-    (a warning once per root if not), downloading if allowed."""
-    root = resolve_root(root)
-    folder = root / FOLDER
-    for path in (root, folder):
+def _check_root(root: Path) -> None:
+    """A DataError if ``root`` cannot be the folder that holds FOLDER."""
+    for path in (root, root / FOLDER):
         if path.exists() and not path.is_dir():
             raise DataError(
                 f"{path} is a file, not a folder; point CIFAR10_ROOT (or "
@@ -167,6 +162,17 @@ def locate(
             f"{root} is the {FOLDER} folder itself; point CIFAR10_ROOT (or "
             f"root=) at its parent, {root.parent}"
         )
+
+
+def locate(
+    root: str | os.PathLike | None = None, download: bool = True
+) -> tuple[Path, str, bool]:
+    """The root, one digest of its files' MD5s (keys caches of what was
+    computed from them), and whether they are the official release's (a
+    warning once per root if not), downloading if allowed."""
+    root = resolve_root(root)
+    folder = root / FOLDER
+    _check_root(root)
     if not folder.is_dir() and download:
         try:
             _download(root)
@@ -190,7 +196,7 @@ def locate(
     md5 = {
         n: hashlib.md5((folder / n).read_bytes()).hexdigest() for n in names
     }
-    official = all(md5[n] == OFFICIAL_MD5[n] for n in names)
+    official = md5 == OFFICIAL_MD5
     if not official and str(root) not in _warned_roots:
         _warned_roots.add(str(root))
         warnings.warn(
@@ -199,13 +205,8 @@ def locate(
             "instead (keys, shapes, dtypes, label range).",
             stacklevel=3,
         )
-    return root, md5, official
-
-
-def _checksum(md5: dict[str, str]) -> str:
-    """One digest of every file: keys caches of what was computed."""
     joined = ",".join(f"{k}:{v}" for k, v in sorted(md5.items()))
-    return hashlib.sha256(joined.encode()).hexdigest()[:16]
+    return root, hashlib.sha256(joined.encode()).hexdigest()[:16], official
 
 
 def load_cifar10(

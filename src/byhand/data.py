@@ -63,11 +63,10 @@ def cache_dir() -> Path:
 
 
 def _cat_car_resized(
-    root: Path, md5: dict[str, str], official: bool, size: int, cache: Path
+    root: Path, checksum: str, official: bool, size: int, cache: Path
 ) -> dict:
     """Cats and cars of both official sets, resized, as uint8 tensors;
-    computed once per source (keyed by its checksums), kept in ``cache``."""
-    checksum = cifar._checksum(md5)
+    computed once per source (keyed by its checksum), kept in ``cache``."""
     path = cache / f"catcar-v{CACHE_VERSION}-{checksum}-{size}px.pt"
     if path.exists():
         try:
