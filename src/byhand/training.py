@@ -55,7 +55,7 @@ def train(
     return watch.history
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)  # no wall of tensors when printed
 class ManualSGD:
     """Equation (3) with torch.optim.SGD's rules, state kept per parameter.
 
