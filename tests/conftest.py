@@ -14,11 +14,11 @@ from types import SimpleNamespace
 import pytest
 import torch
 from hypothesis.configuration import set_hypothesis_home_dir
+from synthetic import write_synthetic_cifar10
 from torch.utils.data import Dataset
 
 from byhand import cifar, data
 from byhand.search import run as search
-from byhand.testing import write_synthetic_cifar10
 
 # The tiny profile with three kinds of learning rate: one that trains
 # (0.05), one too small to move the weights in 3 epochs (1e-4), and a

@@ -12,9 +12,8 @@ import jupytext
 import nbformat
 import pytest
 from nbclient import NotebookClient
+from synthetic import write_synthetic_cifar10
 from test_report import inline_values_cell
-
-from byhand.testing import write_synthetic_cifar10
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = [

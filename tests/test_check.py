@@ -16,10 +16,10 @@ import matplotlib
 import nbformat
 import pytest
 from matplotlib.figure import Figure
+from synthetic import write_synthetic_cifar10
 
 from byhand.render import check as co
 from byhand.render import handin
-from byhand.testing import write_synthetic_cifar10
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from synthetic import write_synthetic_cifar10
 from torchvision import datasets
 
 from byhand import cifar, data
-from byhand.testing import write_synthetic_cifar10
 
 pytestmark = pytest.mark.task1
 

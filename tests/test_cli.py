@@ -14,10 +14,10 @@ import time
 import pytest
 import torch
 from logparse import parse_log
+from synthetic import relabel, write_synthetic_cifar10
 
 from byhand import cifar
 from byhand.search import cli as experiments
-from byhand.testing import relabel, write_synthetic_cifar10
 
 
 @pytest.fixture

@@ -139,7 +139,7 @@ import dataclasses, sys, warnings
 import torch
 from byhand import data
 from byhand.search import run
-from byhand.testing import write_synthetic_cifar10
+from synthetic import write_synthetic_cifar10
 
 if __name__ == "__main__":
     torch.set_default_dtype(torch.float64)

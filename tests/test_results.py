@@ -18,11 +18,11 @@ import warnings
 import pandas as pd
 import pytest
 import torch
+from synthetic import write_synthetic_cifar10
 
 from byhand import data
 from byhand.search import results
 from byhand.search import run as search
-from byhand.testing import write_synthetic_cifar10
 
 pytestmark = pytest.mark.task8
 

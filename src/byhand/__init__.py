@@ -1,9 +1,8 @@
 """byhand: backpropagation and gradient descent written by hand.
 
-The names a user of the assignment calls; each lives in a small module
-of its own (see the README's layout table).  They are imported on first
-use, so a step that needs none of them (Quarto's pre- and post-render
-steps, ``byhand.render.check``) does not pay for importing PyTorch.
+The names the assignment calls, imported on first use, so that a step
+that needs none of them (Quarto's render hooks, ``byhand.render.check``)
+does not pay for importing PyTorch.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ import io
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -26,13 +26,6 @@ def project_root() -> Path:
     if (here.parents[2] / "pyproject.toml").exists():
         return here.parents[2]
     return Path.cwd()
-
-
-def _usual_mode(path: Path, base: int) -> None:
-    """The mode a plain create would give (not ``mkstemp``'s 0600)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    os.chmod(path, base & ~mask)
 
 
 def _remove(path: Path) -> None:
@@ -54,23 +47,36 @@ def remove_stale(path: Path) -> None:
                 os.close(fd)
 
 
-@contextlib.contextmanager
-def _temporary(path: Path, *, folder: bool) -> Iterator[Path]:
-    """A temporary file or folder beside ``path``, locked while in use and
-    removed unless it was renamed."""
+def _atomic(path: Path, fill: Callable[[Path], None], folder: bool) -> None:
+    """Fill a temporary file or folder beside ``path``, locked while in
+    use, then rename it over ``path``; on failure remove it."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale(path)
     names = (".tmp", f".{path.name}.", path.parent)
     if folder:
-        tmp = tempfile.mkdtemp(*names)
+        tmp = Path(tempfile.mkdtemp(*names))
         fd = os.open(tmp, os.O_RDONLY)
     else:
-        fd, tmp = tempfile.mkstemp(*names)
+        fd, name = tempfile.mkstemp(*names)
+        tmp = Path(name)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
-        yield Path(tmp)
+        fill(tmp)
+        # The mode a plain create would give (not mkstemp's 0600).
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, (0o777 if folder else 0o666) & ~mask)
+        if folder and path.exists():  # cannot be renamed over a full one
+            old = path.with_name(f".{path.name}.old.tmp")
+            _remove(old)
+            os.replace(path, old)
+            os.replace(tmp, path)
+            _remove(old)
+        else:
+            os.replace(tmp, path)
     except BaseException:
-        _remove(Path(tmp))
+        _remove(tmp)
         raise
     finally:
         os.close(fd)
@@ -78,11 +84,12 @@ def _temporary(path: Path, *, folder: bool) -> Iterator[Path]:
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     """Call ``write(tmp)`` on a temporary file, then rename it to ``path``."""
-    path = Path(path)
-    with _temporary(path, folder=False) as tmp:
-        write(tmp)
-        _usual_mode(tmp, 0o666)
-        os.replace(tmp, path)
+    _atomic(path, write, folder=False)
+
+
+def atomic_dir(path: Path, fill: Callable[[Path], None]) -> None:
+    """Fill a temporary folder, then rename it to ``path`` (replacing it)."""
+    _atomic(path, fill, folder=True)
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -100,19 +107,3 @@ def torch_save(obj: object, path: Path) -> None:
         Path(path).write_bytes(buffer.getvalue())
     except OSError as err:  # name the file
         raise OSError(err.errno, err.strerror, str(path)) from err
-
-
-def atomic_dir(path: Path, fill: Callable[[Path], None]) -> None:
-    """Fill a temporary folder, then rename it to ``path`` (replacing it)."""
-    path = Path(path)
-    with _temporary(path, folder=True) as tmp:
-        fill(tmp)
-        _usual_mode(tmp, 0o777)
-        if path.exists():  # a folder cannot be renamed over a full one
-            old = path.with_name(f".{path.name}.old.tmp")
-            _remove(old)
-            os.replace(path, old)
-            os.replace(tmp, path)
-            _remove(old)
-        else:
-            os.replace(tmp, path)

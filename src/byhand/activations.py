@@ -16,13 +16,9 @@ Fn = Callable[[torch.Tensor], torch.Tensor]
 
 @dataclass(frozen=True)
 class Derivative:
-    """f'(z), callable as ``df(z)`` like the course's lambdas.
-
-    ``from_output(a)`` gives the same derivative from the activation
-    a = f(z) when that is cheaper (tanh: 1 - a^2 needs no cosh), as
-    autograd's own backward functions do; `backpropagation` uses it when
-    present and falls back to ``df(z)`` for any other callable.
-    """
+    """f'(z), callable as ``df(z)`` like the course's lambdas;
+    ``from_output(a)`` gives it from a = f(z), cheaper as autograd does it
+    (tanh: 1 - a^2, no cosh), and `backpropagation` prefers it."""
 
     at_input: Fn
     from_output: Fn
@@ -54,10 +50,6 @@ def _sigmoid_df(x: torch.Tensor) -> torch.Tensor:
     return s * (1 - s)
 
 
-def _identity(x: torch.Tensor) -> torch.Tensor:
-    return x
-
-
 ACTIVATIONS: dict[str, Activation] = {
     "tanh": Activation(torch.tanh, Derivative(_tanh_df, lambda a: 1 - a * a)),
     "relu": Activation(torch.relu, Derivative(_relu_df, _relu_df)),
@@ -65,7 +57,7 @@ ACTIVATIONS: dict[str, Activation] = {
         torch.sigmoid, Derivative(_sigmoid_df, lambda a: a * (1 - a))
     ),
     "identity": Activation(
-        _identity, Derivative(torch.ones_like, torch.ones_like)
+        lambda x: x, Derivative(torch.ones_like, torch.ones_like)
     ),
 }
 

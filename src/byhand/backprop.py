@@ -8,11 +8,8 @@ import torch
 
 
 def mse_loss(y_true: torch.Tensor, y_pred: torch.Tensor) -> torch.Tensor:
-    """The loss backpropagation differentiates.
-
-    L = (1/m) sum_s ||y_s - y_hat_s||^2 (the assignment's first equation);
-    at m = 1 it is eq. (1), i.e. ``MSELoss(reduction="none")(...).sum()``.
-    """
+    """L = (1/m) sum_s ||y_s - y_hat_s||^2, the loss backpropagation
+    differentiates; at m = 1 it is eq. (1)."""
     m = y_pred.shape[0]
     return ((y_true - y_pred) ** 2).sum() / m
 
@@ -21,10 +18,9 @@ def _check_inputs(
     model: Any, y_true: torch.Tensor, y_pred: torch.Tensor
 ) -> None:
     L = model.L
-    missing = [l for l in range(L + 1) if model.a.get(l) is None] + [
-        l for l in range(1, L + 1) if model.z.get(l) is None
-    ]
-    if missing:
+    stored = [model.a.get(l) for l in range(L + 1)]
+    stored += [model.z.get(l) for l in range(1, L + 1)]
+    if any(t is None for t in stored):
         raise RuntimeError(
             "model.a/model.z are empty: run the forward pass "
             "(y_pred = model(x)) before backpropagation"
@@ -39,8 +35,7 @@ def _check_inputs(
             f"y_pred must be 2-D (batch, n_outputs), got shape "
             f"{tuple(y_pred.shape)}"
         )
-    m_stored = model.a[L].shape[0]
-    if y_pred.shape[0] != m_stored or model.a[L].shape != y_pred.shape:
+    if model.a[L].shape != y_pred.shape:
         raise ValueError(
             f"y_pred has shape {tuple(y_pred.shape)} but the last forward "
             f"pass stored a[L] of shape {tuple(model.a[L].shape)}; call "
@@ -62,10 +57,9 @@ def backpropagation(
 ) -> None:
     """Fill ``model.dL_dw[l]`` and ``model.dL_db[l]`` for l = 1..L.
 
-    Reads only ``model.L``, ``model.a``, ``model.z``, ``model.df`` and
-    ``model.fc``, so any model with the course's `MyNet` interface works.
-    Vectorized over neurons and samples: one loop, over the layers.
-    No parameter, no ``.grad`` and no autograd graph is touched.
+    Any model with the course's `MyNet` interface works (``L``, ``a``,
+    ``z``, ``df``, ``fc``).  One loop, over the layers; no parameter,
+    ``.grad`` or autograd graph is touched.
     """
     _check_inputs(model, y_true, y_pred)
     with torch.no_grad():

@@ -29,9 +29,8 @@ CIFAR_CLASSES = [
     "airplane", "automobile", "bird", "cat", "deer",
     "dog", "frog", "horse", "ship", "truck",
 ]  # fmt: skip
-# MD5s of the official release, as torchvision's CIFAR10 lists them (a
-# test checks they agree); written out, so that reading the data does not
-# import torchvision (1.7 s).
+# The official release's MD5s, as torchvision lists them (a test checks);
+# written out, so that reading the data does not import torchvision (1.7 s).
 OFFICIAL_MD5 = {
     "data_batch_1": "c99cafc152244af753f735de768cd75f",
     "data_batch_2": "d4bba439e000b95fd0a9bffe97cbabec",
@@ -58,9 +57,8 @@ def resolve_root(root: str | os.PathLike | None = None) -> Path:
 
 
 class _BatchUnpickler(pickle.Unpickler):
-    """Unpickles only what a CIFAR-10 batch holds: numpy arrays and dtypes
-    (plus ``_codecs.encode``, Python 3's bytes at protocol 2), since a
-    pickle can call any importable function while it loads."""
+    """Unpickles only numpy arrays and dtypes (and ``_codecs.encode``, bytes
+    at protocol 2): a pickle can call any importable function."""
 
     ALLOWED: ClassVar[set[tuple[str, str]]] = {
         ("numpy.core.multiarray", "_reconstruct"),
@@ -151,19 +149,9 @@ def _download(root: Path) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _md5(path: Path) -> str:
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "md5").hexdigest()
-
-
-def locate(
-    root: str | os.PathLike | None = None, download: bool = True
-) -> tuple[Path, dict[str, str], bool]:
-    """The root, each batch file's MD5 and whether they are the official
-    release's (a warning once per root if not), downloading if allowed."""
-    root = resolve_root(root)
-    folder = root / FOLDER
-    for path in (root, folder):
+def _check_root(root: Path) -> None:
+    """A DataError if ``root`` cannot be the folder that holds FOLDER."""
+    for path in (root, root / FOLDER):
         if path.exists() and not path.is_dir():
             raise DataError(
                 f"{path} is a file, not a folder; point CIFAR10_ROOT (or "
@@ -174,6 +162,17 @@ def locate(
             f"{root} is the {FOLDER} folder itself; point CIFAR10_ROOT (or "
             f"root=) at its parent, {root.parent}"
         )
+
+
+def locate(
+    root: str | os.PathLike | None = None, download: bool = True
+) -> tuple[Path, str, bool]:
+    """The root, one digest of its files' MD5s (keys caches of what was
+    computed from them), and whether they are the official release's (a
+    warning once per root if not), downloading if allowed."""
+    root = resolve_root(root)
+    folder = root / FOLDER
+    _check_root(root)
     if not folder.is_dir() and download:
         try:
             _download(root)
@@ -194,8 +193,10 @@ def locate(
             f"root=) to a folder that holds {FOLDER}/, or delete {folder} "
             "on a connected machine to download it again."
         )
-    md5 = {n: _md5(folder / n) for n in names}
-    official = all(md5[n] == OFFICIAL_MD5[n] for n in names)
+    md5 = {
+        n: hashlib.md5((folder / n).read_bytes()).hexdigest() for n in names
+    }
+    official = md5 == OFFICIAL_MD5
     if not official and str(root) not in _warned_roots:
         _warned_roots.add(str(root))
         warnings.warn(
@@ -204,13 +205,8 @@ def locate(
             "instead (keys, shapes, dtypes, label range).",
             stacklevel=3,
         )
-    return root, md5, official
-
-
-def _checksum(md5: dict[str, str]) -> str:
-    """One digest of every file: keys caches of what was computed."""
     joined = ",".join(f"{k}:{v}" for k, v in sorted(md5.items()))
-    return hashlib.sha256(joined.encode()).hexdigest()[:16]
+    return root, hashlib.sha256(joined.encode()).hexdigest()[:16], official
 
 
 def load_cifar10(

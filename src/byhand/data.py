@@ -1,6 +1,6 @@
-"""Task 1's preprocessing: cats (label 1) and cars (0) resized, split,
-standardized, with the checks that keep data unable to answer the
-question (a class missing from a split, constant images, NaN) out."""
+"""Task 1: cats (label 1) and cars (0) resized, split and standardized;
+data that cannot answer the question (a class missing from a split,
+constant images, NaN) is refused."""
 
 from __future__ import annotations
 
@@ -28,8 +28,8 @@ CACHE_VERSION = 2
 
 
 def resize(images: torch.Tensor, size: int = 16) -> torch.Tensor:
-    """A uint8 batch (n, 3, H, W) resized at once, with the filter of
-    ``transforms.Resize(size)`` on PIL images (bilinear, antialiased)."""
+    """A uint8 batch (n, 3, H, W) resized as ``transforms.Resize(size)``
+    resizes PIL images (bilinear, antialiased)."""
     # Imported here: only a cold cache resizes, and torchvision costs 1.7 s.
     from torchvision.transforms.v2 import functional as tvf
 
@@ -63,11 +63,10 @@ def cache_dir() -> Path:
 
 
 def _cat_car_resized(
-    root: Path, md5: dict[str, str], official: bool, size: int, cache: Path
+    root: Path, checksum: str, official: bool, size: int, cache: Path
 ) -> dict:
     """Cats and cars of both official sets, resized, as uint8 tensors;
-    computed once per source (keyed by its checksums), kept in ``cache``."""
-    checksum = cifar._checksum(md5)
+    computed once per source (keyed by its checksum), kept in ``cache``."""
     path = cache / f"catcar-v{CACHE_VERSION}-{checksum}-{size}px.pt"
     if path.exists():
         try:
@@ -80,19 +79,16 @@ def _cat_car_resized(
                 stacklevel=3,
             )
     raw = cifar._read(root, official)
-    ids = torch.tensor(CIFAR_IDS)
-    # CIFAR-10 id -> our label: automobile (1) -> 0, cat (3) -> 1.
-    lut = torch.full((10,), -1, dtype=torch.int64)
-    lut[ids] = torch.arange(len(CIFAR_IDS))
     small = {"checksum": checksum}
     for part, images, labels in (
         ("train", raw.train_images, raw.train_labels),
         ("test", raw.test_images, raw.test_labels),
     ):
         # Resize every image (task 1's order), then keep our two classes.
-        pos = torch.nonzero(torch.isin(labels, ids)).flatten()
+        pos = torch.isin(labels, torch.tensor(CIFAR_IDS)).nonzero().flatten()
         small[f"x_{part}"] = resize(images, size)[pos].contiguous()
-        small[f"y_{part}"] = lut[labels[pos]]
+        # Our label: 0 for an automobile (CIFAR-10's 1), 1 for a cat (3).
+        small[f"y_{part}"] = (labels[pos] == CIFAR_IDS[1]).long()
         small[f"pos_{part}"] = pos
     _check_source_classes(root, small)  # a cache always holds both
     try:
@@ -109,23 +105,29 @@ def _cat_car_resized(
 
 def _check_cache(small: object, checksum: str, size: int) -> None:
     """Raise ValueError unless ``small`` is what `_cat_car_resized` saves."""
-    keys = {"x_train", "y_train", "pos_train", "x_test", "y_test"}
-    keys |= {"pos_test", "checksum"}
+    keys = {f"{k}_{p}" for k in ("x", "y", "pos") for p in ("train", "test")}
+    keys.add("checksum")
     if not isinstance(small, dict) or set(small) != keys:
         raise ValueError(f"not a dict with the keys {sorted(keys)}")
     if small["checksum"] != checksum:
         raise ValueError("made from other source files")
     for part in ("train", "test"):
-        x, y = small[f"x_{part}"], small[f"y_{part}"]
-        if x.dtype != torch.uint8 or tuple(x.shape[1:]) != (3, size, size):
+        x, y, pos = (small[f"{k}_{part}"] for k in ("x", "y", "pos"))
+        if x.dtype != torch.uint8 or x.shape[1:] != (3, size, size):
             raise ValueError(
                 f"{part} images are {x.dtype} {tuple(x.shape)}, not uint8 "
                 f"(n, 3, {size}, {size})"
             )
-        if not len(x) == len(y) == len(small[f"pos_{part}"]):
+        if not len(x) == len(y) == len(pos):
             raise ValueError(f"{part} images, labels and positions differ")
         if y.dtype != torch.int64 or set(y.unique().tolist()) != {0, 1}:
             raise ValueError(f"{part} labels are not 0 and 1")
+
+
+def _missing_class(labels: torch.Tensor) -> int | None:
+    """The first of our labels (0 car, 1 cat) absent from ``labels``."""
+    absent = (c for c in range(len(CLASSES)) if not (labels == c).any())
+    return next(absent, None)
 
 
 def _check_source_classes(root: Path, small: dict) -> None:
@@ -134,15 +136,14 @@ def _check_source_classes(root: Path, small: dict) -> None:
         ("training and validation splits have", "y_train", "data_batch_1-5"),
         ("test split has", "y_test", cifar.TEST_FILES[0]),
     ):
-        for label, name in enumerate(CLASSES):
-            if not (small[key] == label).any():
-                cifar_name = cifar.CIFAR_CLASSES[CIFAR_IDS[label]]
-                raise DataError(
-                    f"the {part} no {name!r} images: the CIFAR-10 copy in "
-                    f"{root} lacks {cifar_name} images in "
-                    f"{cifar.FOLDER}/{files}; point CIFAR10_ROOT (or --root) "
-                    "at a complete copy"
-                )
+        label = _missing_class(small[key])
+        if label is not None:
+            raise DataError(
+                f"the {part} no {CLASSES[label]!r} images: the CIFAR-10 copy "
+                f"in {root} lacks {cifar.CIFAR_CLASSES[CIFAR_IDS[label]]} "
+                f"images in {cifar.FOLDER}/{files}; point CIFAR10_ROOT (or "
+                "--root) at a complete copy"
+            )
 
 
 def stratified_split(
@@ -180,17 +181,16 @@ def _check_splits(
     """Raise `DataError` unless every split holds both classes and
     varies in every channel (a constant one would standardize to NaN)."""
     for split, y in labels.items():
-        for label, name in enumerate(CLASSES):
-            if not (y == label).any():
-                n = sum(
-                    int((labels[k] == label).sum()) for k in ("train", "val")
-                )
-                raise DataError(
-                    f"the {SPLIT_NAMES[split]} split has no {name!r} "
-                    f"images: val_fraction={val_fraction} of {n} {name} "
-                    "images leaves none there; use a val_fraction that "
-                    "leaves some in both splits, or more images"
-                )
+        label = _missing_class(y)
+        if label is not None:
+            name = CLASSES[label]
+            n = sum(int((labels[k] == label).sum()) for k in ("train", "val"))
+            raise DataError(
+                f"the {SPLIT_NAMES[split]} split has no {name!r} images: "
+                f"val_fraction={val_fraction} of {n} {name} images leaves "
+                "none there; use a val_fraction that leaves some in both "
+                "splits, or more images"
+            )
     for split, x in images.items():
         std = x.to(torch.float64).std(dim=(0, 2, 3))
         flat = [c for c, s in zip("RGB", std.tolist(), strict=True) if s == 0]
@@ -252,9 +252,7 @@ def cat_car_splits(
     dtype = dtype or torch.get_default_dtype()
     sets, mean, std = _standardized(images, labels, dtype)
     return CatCarSplits(
-        train=sets["train"],
-        val=sets["val"],
-        test=sets["test"],
+        **sets,
         classes=list(CLASSES),
         mean=mean,
         std=std,
@@ -266,8 +264,8 @@ def cat_car_splits(
 
 
 def loader(ds: TensorDataset, batch_size: int) -> DataLoader:
-    """``DataLoader(ds, batch_size)``'s batches, each sliced from the
-    tensors at once, not collated image by image (a third faster)."""
+    """``DataLoader(ds, batch_size)``'s batches, each sliced at once, not
+    collated image by image (a third faster)."""
     batches = BatchSampler(SequentialSampler(ds), batch_size, drop_last=False)
     return DataLoader(ds, sampler=batches, batch_size=None)
 
@@ -282,8 +280,7 @@ def dataloaders(
 def _interleaved(
     ds: TensorDataset, copies: list[torch.Tensor]
 ) -> TensorDataset:
-    """Each image's ``copies`` one after the other, with its label: a fixed
-    order, so an unshuffled loader still reproduces."""
+    """Each image's ``copies`` one after the other, with its label."""
     x, y = ds.tensors
     stacked = torch.stack(copies, dim=1)  # (n, copies, C, H, W)
     return TensorDataset(
@@ -292,8 +289,8 @@ def _interleaved(
 
 
 def with_flips(ds: TensorDataset) -> TensorDataset:
-    """The second protocol (training split only): each image followed by
-    its mirror, which keeps the standardization's per-channel statistics."""
+    """The second protocol (training split): each image, then its mirror
+    (which keeps the per-channel statistics of the standardization)."""
     x = ds.tensors[0]
     return _interleaved(ds, [x, x.flip(-1)])
 
@@ -311,9 +308,8 @@ SHIFTS = ((0, 0), (-1, 0), (1, 0), (0, -1), (0, 1))
 
 
 def with_shifts(ds: TensorDataset) -> TensorDataset:
-    """The search's third protocol (training split only): ten copies of
-    each image, moved by each of `SHIFTS`, then its mirror moved the same
-    way.  A cat or a car one pixel to the side is still a cat or a car."""
+    """The third protocol (training split): each image moved by each of
+    `SHIFTS`, then its mirror moved the same way (ten copies)."""
     x = ds.tensors[0]
     copies = [_shift(img, dy, dx) for img in (x, x.flip(-1))
               for dy, dx in SHIFTS]  # fmt: skip

@@ -14,15 +14,17 @@ from torch import nn
 
 from byhand.activations import get_activation
 
+# A tensor per layer l, None until computed.
+Stored = dict[int, torch.Tensor | None]
+
 
 class MyNet(nn.Module):
     """A fully connected net that records every ``z[l]`` and ``a[l]``.
 
     ``n_l`` lists the layer widths, input first: ``[2, 3, 2]`` is 2 inputs,
-    one hidden layer of 3 and 2 outputs, so ``L = 2`` linear layers.
-    ``activations`` (beyond the course) names one activation per layer
-    (``"tanh"``, ``"relu"``, ``"sigmoid"``, ``"identity"``) or one name for
-    all; the default is the course's tanh everywhere, output included.
+    a hidden layer of 3 and 2 outputs, so ``L = 2`` linear layers.
+    ``activations`` names one activation per layer, or one for all (the
+    course: tanh everywhere, output included).
     """
 
     def __init__(
@@ -46,29 +48,19 @@ class MyNet(nn.Module):
                 f"need one activation per layer ({self.L}), "
                 f"got {len(activations)}: {list(activations)}"
             )
-        acts = [get_activation(name) for name in activations]
+        layers = range(1, self.L + 1)
+        acts = dict(zip(layers, map(get_activation, activations), strict=True))
         # z[l]: before the activation; a[l] = f[l](z[l]); a[0] is the input.
-        self.z: dict[int, torch.Tensor | None] = {
-            l: None for l in range(1, self.L + 1)
-        }
-        self.a: dict[int, torch.Tensor | None] = {
-            l: None for l in range(self.L + 1)
-        }
+        self.z: Stored = dict.fromkeys(layers)
+        self.a: Stored = dict.fromkeys(range(self.L + 1))
         # Filled by `backpropagation`.
-        self.dL_dw: dict[int, torch.Tensor | None] = {
-            l: None for l in range(1, self.L + 1)
-        }
-        self.dL_db: dict[int, torch.Tensor | None] = {
-            l: None for l in range(1, self.L + 1)
-        }
-        self.f = {l: acts[l - 1].f for l in range(1, self.L + 1)}
-        self.df = {l: acts[l - 1].df for l in range(1, self.L + 1)}
+        self.dL_dw: Stored = dict.fromkeys(layers)
+        self.dL_db: Stored = dict.fromkeys(layers)
+        self.f = {l: act.f for l, act in acts.items()}
+        self.df = {l: act.df for l, act in acts.items()}
         # nn.ModuleDict needs string keys; it registers the parameters.
         self.fc = nn.ModuleDict(
-            {
-                str(l): nn.Linear(n_l[l - 1], n_l[l])
-                for l in range(1, self.L + 1)
-            }
+            {str(l): nn.Linear(n_l[l - 1], n_l[l]) for l in layers}
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -81,11 +73,8 @@ class MyNet(nn.Module):
 
 
 class MyMLP(nn.Module):
-    """Section 3's classifier: 768 -> 128 -> 32 -> 2, ReLU on hidden layers.
-
-    The output layer has no activation: `nn.CrossEntropyLoss` applies the
-    (log-)softmax itself.
-    """
+    """Section 3's classifier: 768 -> 128 -> 32 -> 2, ReLU on hidden layers;
+    none on the output (`nn.CrossEntropyLoss` applies the softmax)."""
 
     def __init__(
         self,

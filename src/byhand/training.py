@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -30,7 +31,11 @@ def train(
     the run and stops it if it diverges."""
     watch = Watch(n_epochs, desc=type(optimizer).__name__, **options)
     device, dtype = model_device(model), model_dtype(model)
-    n_batches = batch_count(train_loader)
+    n_batches = len(train_loader)
+    if n_batches == 0:
+        raise ValueError(
+            "train_loader yields no batches: the training split is empty"
+        )
     model.train()
     for epoch in watch.epochs():
         loss_train = 0.0
@@ -50,6 +55,7 @@ def train(
     return watch.history
 
 
+@dataclass(eq=False, repr=False)  # no wall of tensors when printed
 class ManualSGD:
     """Equation (3) with torch.optim.SGD's rules, state kept per parameter.
 
@@ -67,39 +73,32 @@ class ManualSGD:
     differently from a separate multiply and add.
     """
 
-    def __init__(
-        self,
-        params: Iterable[nn.Parameter],
-        lr: float,
-        weight_decay: float = 0.0,
-        momentum: float = 0.0,
-        dampening: float = 0.0,
-        nesterov: bool = False,
-    ) -> None:
-        values = dict(lr=lr, weight_decay=weight_decay, momentum=momentum,
-                      dampening=dampening)  # fmt: skip
-        bad = [k for k, v in values.items() if not math.isfinite(v)]
+    params: Iterable[nn.Parameter]
+    lr: float
+    weight_decay: float = 0.0
+    momentum: float = 0.0
+    dampening: float = 0.0
+    nesterov: bool = False
+
+    def __post_init__(self) -> None:
+        names = ("lr", "weight_decay", "momentum", "dampening")
+        bad = [k for k in names if not math.isfinite(getattr(self, k))]
         if bad:
             raise ValueError(
                 f"{', '.join(bad)} must be finite numbers, got "
-                + ", ".join(f"{k}={values[k]}" for k in bad)
+                + ", ".join(f"{k}={getattr(self, k)}" for k in bad)
             )
-        if lr < 0 or weight_decay < 0 or momentum < 0:
+        if min(self.lr, self.weight_decay, self.momentum) < 0:
             raise ValueError(
-                f"lr, weight_decay and momentum must be >= 0, got lr={lr}, "
-                f"weight_decay={weight_decay}, momentum={momentum}"
+                "lr, weight_decay and momentum must be >= 0, got "
+                f"lr={self.lr}, weight_decay={self.weight_decay}, "
+                f"momentum={self.momentum}"
             )
-        if nesterov and (momentum <= 0 or dampening != 0):
+        if self.nesterov and (self.momentum <= 0 or self.dampening != 0):
             raise ValueError(
                 "Nesterov momentum requires momentum > 0 and dampening = 0"
             )
-
-        self.params = [p for p in params if p.requires_grad]
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.momentum = momentum
-        self.dampening = dampening
-        self.nesterov = nesterov
+        self.params = [p for p in self.params if p.requires_grad]
         self.buffers: list[torch.Tensor | None] = [None] * len(self.params)
 
     def step(self) -> None:
@@ -145,41 +144,28 @@ def train_manual_update(
     train_loader: DataLoader,
     weight_decay: float = 0.0,
     momentum: float = 0.0,
-    *,
-    dampening: float = 0.0,
-    nesterov: bool = False,
     **options: Any,
 ) -> History:
-    """`train` with `ManualSGD` (tasks 4-7); the hyperparameters mean
-    what they mean in torch.optim.SGD, and give identical results."""
-    update = ManualSGD(
-        model.parameters(), lr, weight_decay, momentum, dampening, nesterov
-    )
+    """`train` with `ManualSGD` (tasks 4-7): identical to torch.optim.SGD
+    with the same hyperparameters.  ``options`` ``dampening`` and
+    ``nesterov`` go to `ManualSGD`, the others to `train`."""
+    sgd = {
+        k: options.pop(k) for k in ("dampening", "nesterov") if k in options
+    }
+    update = ManualSGD(model.parameters(), lr, weight_decay, momentum, **sgd)
     return train(n_epochs, update, model, loss_fn, train_loader, **options)
-
-
-def batch_count(loader: DataLoader) -> int:
-    """``len(loader)``, with a clear error when there is no batch."""
-    if len(loader) == 0:
-        raise ValueError(
-            "train_loader yields no batches: the training split is empty"
-        )
-    return len(loader)
 
 
 def model_device(model: nn.Module) -> torch.device:
     """The device of the model's parameters (CPU for a parameterless one)."""
-    for p in model.parameters():
-        return p.device
-    return torch.device("cpu")
+    first = next(model.parameters(), None)
+    return torch.device("cpu") if first is None else first.device
 
 
 def model_dtype(model: nn.Module) -> torch.dtype:
     """The floating dtype of the model's parameters (else the default)."""
-    for p in model.parameters():
-        if p.is_floating_point():
-            return p.dtype
-    return torch.get_default_dtype()
+    floats = (p.dtype for p in model.parameters() if p.is_floating_point())
+    return next(floats, torch.get_default_dtype())
 
 
 def to_model(

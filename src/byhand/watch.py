@@ -19,10 +19,10 @@ from byhand.search.logformat import logged_epochs, loss_line
 
 @dataclass
 class History:
-    """What a training run returns, per epoch."""
+    """What a training run returns: per epoch, the mean loss over the
+    batches (what the course prints) and the share of samples right as the
+    batches went by."""
 
-    # The mean training loss over the epoch's batches (what the course
-    # prints) and the share of samples right as the batches went by.
     losses: list[float] = field(default_factory=list)
     accuracies: list[float] = field(default_factory=list)
     diverged: bool = False
@@ -41,10 +41,9 @@ EXPLODE_FACTOR = 100.0
 
 
 class Watch:
-    """Records the `History`, writes the course's log lines (epochs 1, 5,
-    10, ... to ``log``), calls ``on_epoch(epoch, model, loss)``, shows a
-    tqdm bar (``progress``, default: on a terminal) and stops a run whose
-    loss diverges."""
+    """Records the `History`, writes the course's log lines to ``log``,
+    calls ``on_epoch(epoch, model, loss)``, shows a tqdm bar (``progress``,
+    default: on a terminal) and stops a run whose loss diverges."""
 
     def __init__(
         self,
@@ -65,7 +64,6 @@ class Watch:
         self.classifying = False  # the labels are class indices
 
     def epochs(self) -> Iterable[int]:
-        """1, ..., n_epochs, behind a progress bar."""
         return tqdm(
             range(1, self.n_epochs + 1),
             desc=self.desc,

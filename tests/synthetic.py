@@ -1,4 +1,4 @@
-"""Helpers for tests and quick runs: a tiny synthetic CIFAR-10."""
+"""A tiny synthetic CIFAR-10 for tests and quick runs (tiny search)."""
 
 from __future__ import annotations
 

@@ -1,10 +1,10 @@
-"""byhand.testing: the synthetic CIFAR-10 is valid and as asked."""
+"""tests/synthetic.py: the synthetic CIFAR-10 is valid and as asked."""
 
 import pytest
 import torch
+from synthetic import write_synthetic_cifar10
 
 from byhand import cifar
-from byhand.testing import write_synthetic_cifar10
 
 
 def test_synthetic_copy_loads_with_the_asked_sizes(tmp_path):
