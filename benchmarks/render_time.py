@@ -6,10 +6,13 @@
   when it is up to date); ``fresh-setup`` makes a new venv in a temporary
   folder instead (uv when available, else pip), the fresh clone's case.
 * ``search``: the experiment, cold (a new, empty results folder).
-* ``render``: a warm ``quarto render`` (saved results), its output read
-  as it comes, so each part is timed: Quarto's start, the pre- and
-  post-render steps, every kernel start, every executed cell, pandoc and
-  LaTeX.
+* ``render``: a warm ``quarto render`` (saved results; the chapters read
+  from Quarto's execution cache when nothing changed since the last
+  render), its output read as it comes, so each part is timed: Quarto's
+  start, the pre- and post-render steps, every kernel start, every
+  executed cell, pandoc and LaTeX.
+* ``render-cold``: the same with the chapters' execution cache emptied
+  first, as after a change to the package, the data or the results.
 
 The default is ``setup render``.  The data and search settings come from
 the environment as for any render (``CIFAR10_ROOT``, ``BYHAND_SEARCH``,
@@ -30,6 +33,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from byhand.render.pre import execution_cache
+
 ROOT = Path(__file__).resolve().parents[1]
 
 # (pattern, label of the part that starts there); {0} is the match's
@@ -37,7 +42,8 @@ ROOT = Path(__file__).resolve().parents[1]
 EVENTS = (
     (r"Running script '[^']*/([\w.]+)'", "script {0}"),
     (r"\[\d+/\d+\] (\S+)", "render {0}: Quarto reads it"),
-    (r"Starting python3 kernel", "kernel start"),
+    (r"Starting python3 kernel(?!\.*\(Notebook read)", "kernel start"),
+    (r"\(Notebook read from cache\)", "read from the execution cache"),
     (r"Executing '([\w.]+)'", "{0}: kernel set-up"),
     (r"Cell \d+/\d+: '([^']+)'", "  cell {0}"),
     (r"Rendering PDF", "LaTeX: preparing"),
@@ -68,9 +74,10 @@ def run_timed(cmd: list[str], cwd: Path) -> tuple[str, list, float]:
         sys.stdout.flush()
     if proc.wait() != 0:
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode})")
-    # Quarto's output is ASCII but for its colour codes: offsets in the
-    # text and in the bytes agree closely enough for timing.
+    # Quarto's output is ASCII but for its colour codes, blanked out here
+    # (same length): offsets in the text and in the bytes agree.
     text = raw.decode("ascii", errors="replace")
+    text = re.sub(r"\x1b\[[0-9;]*m", lambda m: " " * len(m[0]), text)
     return text, ends, time.perf_counter() - start
 
 
@@ -112,6 +119,8 @@ def summary(found: list[tuple[str, float]]) -> dict[str, float]:
             key = f"execute {document}"
         elif label.startswith(("kernel start", "after kernel start")):
             key = "kernel starts (all)"
+        elif label.startswith("read from the execution cache"):
+            key = "chapters read from the execution cache"
         elif label.startswith("LaTeX"):
             key = "LaTeX"
         elif label.startswith("script"):
@@ -143,6 +152,13 @@ def render() -> None:
     print(f"  {total:6.1f}  TOTAL warm render (wall clock)")
     # On a busy machine the wall clock stretches; the CPU time much less.
     print(f"  {cpu:6.1f}  CPU time of the render's processes (user+sys)")
+
+
+def render_cold() -> None:
+    """A render whose chapters run (their execution cache emptied), as
+    after a change to the package, the data or the results."""
+    shutil.rmtree(execution_cache(ROOT), ignore_errors=True)
+    render()
 
 
 def timed(name: str, cmd: list[str], env: dict | None = None) -> float:
@@ -183,6 +199,7 @@ def main(argv: list[str]) -> None:
         "fresh-setup": fresh_setup,
         "search": search,
         "render": render,
+        "render-cold": render_cold,
     }
     for name in wanted:
         if name not in steps:

@@ -28,6 +28,32 @@ def project_root() -> Path:
     return Path.cwd()
 
 
+# CIFAR-10's "python version" layout: <root>/cifar-10-batches-py/.
+CIFAR_FOLDER = "cifar-10-batches-py"
+
+
+def resolve_root(root: str | os.PathLike | None = None) -> Path:
+    """CIFAR-10's root: ``root``, else ``$CIFAR10_ROOT``, else ``data/``."""
+    if root is not None:
+        return Path(root).expanduser()
+    if os.environ.get("CIFAR10_ROOT"):
+        return Path(os.environ["CIFAR10_ROOT"]).expanduser()
+    return project_root() / "data"
+
+
+def cache_dir() -> Path:
+    """Where computed data is kept: ``$BYHAND_CACHE`` or ``data/cache``."""
+    folder = os.environ.get("BYHAND_CACHE")
+    return Path(folder) if folder else project_root() / "data" / "cache"
+
+
+def results_root() -> Path:
+    """``$BYHAND_RESULTS``, else ``results/`` in the project."""
+    if os.environ.get("BYHAND_RESULTS"):
+        return Path(os.environ["BYHAND_RESULTS"])
+    return project_root() / "results"
+
+
 def _remove(path: Path) -> None:
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path, ignore_errors=True)

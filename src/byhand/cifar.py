@@ -19,9 +19,9 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from byhand._io import project_root
+from byhand._io import CIFAR_FOLDER as FOLDER
+from byhand._io import resolve_root
 
-FOLDER = "cifar-10-batches-py"
 TRAIN_FILES = [f"data_batch_{i}" for i in range(1, 6)]
 TEST_FILES = ["test_batch"]
 META_FILE = "batches.meta"
@@ -45,15 +45,6 @@ _warned_roots: set[str] = set()
 
 class DataError(RuntimeError):
     """CIFAR-10 is missing, incomplete or not valid."""
-
-
-def resolve_root(root: str | os.PathLike | None = None) -> Path:
-    """``root``, else ``$CIFAR10_ROOT``, else ``<project>/data``."""
-    if root is not None:
-        return Path(root).expanduser()
-    if os.environ.get("CIFAR10_ROOT"):
-        return Path(os.environ["CIFAR10_ROOT"]).expanduser()
-    return project_root() / "data"
 
 
 class _BatchUnpickler(pickle.Unpickler):

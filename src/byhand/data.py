@@ -18,7 +18,7 @@ from torch.utils.data import (
 )
 
 from byhand import cifar
-from byhand._io import atomic_write, project_root, torch_save
+from byhand._io import atomic_write, cache_dir, torch_save
 from byhand.cifar import DataError
 
 CLASSES = ["car", "cat"]
@@ -54,12 +54,6 @@ class CatCarSplits:
     @property
     def sizes(self) -> dict[str, int]:
         return {k: len(getattr(self, k)) for k in SPLIT_NAMES}
-
-
-def cache_dir() -> Path:
-    """Where computed data is kept: ``$BYHAND_CACHE`` or ``data/cache``."""
-    folder = os.environ.get("BYHAND_CACHE")
-    return Path(folder) if folder else project_root() / "data" / "cache"
 
 
 def _cat_car_resized(

@@ -32,11 +32,14 @@ import sys
 import time
 from pathlib import Path
 
-from byhand._io import atomic_write_text
-from byhand.cifar import FOLDER, resolve_root
-from byhand.data import cache_dir
+from byhand._io import (
+    CIFAR_FOLDER,
+    atomic_write_text,
+    cache_dir,
+    resolve_root,
+    results_root,
+)
 from byhand.render import STAMP
-from byhand.search.results import results_root
 
 EMBEDS = Path(".quarto") / "embed"
 # The digest of the inputs that filled the chapters' execution cache.
@@ -69,7 +72,7 @@ def chapter_inputs(project: Path) -> str:
     )
     machine = (sys.version, platform.machine(), os.cpu_count())
     digest.update(repr((machine, packages, settings)).encode())
-    for folder in (resolve_root() / FOLDER, cache_dir(), results_root()):
+    for folder in (resolve_root() / CIFAR_FOLDER, cache_dir(), results_root()):
         files = sorted(folder.rglob("*")) if folder.is_dir() else []
         for path in files:
             if path.is_file() and path.suffix != ".lock":

@@ -303,7 +303,10 @@ def opaque_png() -> None:
     if (shell := get_ipython()) is None:
         return
     png = shell.display_formatter.formatters["image/png"]
-    rgba = png.lookup_by_type(Figure)
+    try:
+        rgba = png.lookup_by_type(Figure)
+    except KeyError:  # figures are not shown as PNG (yet) in this kernel
+        return
 
     def rgb(fig: Figure) -> Any:
         out = rgba(fig)  # data, or (data, metadata) for retina figures

@@ -18,9 +18,14 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from byhand._io import project_root
-from byhand.cifar import FOLDER, resolve_root
-from byhand.data import CatCarSplits, DataError, cache_dir, cat_car_splits
+from byhand._io import (
+    CIFAR_FOLDER,
+    cache_dir,
+    project_root,
+    resolve_root,
+    results_root,
+)
+from byhand.data import CatCarSplits, DataError, cat_car_splits
 from byhand.report.tables import results_table, test_table
 from byhand.search import (
     PROFILES,
@@ -97,7 +102,7 @@ def _check_outputs(
     descriptor for a device or FIFO log, all checked."""
     root, flag = args.results, "--results"
     if root is None:
-        root = results.results_root()
+        root = results_root()
         env = os.environ.get("BYHAND_RESULTS")
         flag = "BYHAND_RESULTS" if env else "the results folder"
     # A new results folder must be writable, a saved one may be read-only.
@@ -117,7 +122,7 @@ def _check_outputs(
         raise OutputPathError(
             f"{flag} {log} is the results folder; name another file"
         )
-    data = os.path.realpath(resolve_root(args.root) / FOLDER)
+    data = os.path.realpath(resolve_root(args.root) / CIFAR_FOLDER)
     if os.path.commonpath([os.path.realpath(log), data]) == data:
         raise OutputPathError(
             f"{flag} {log} lies in the CIFAR-10 folder {data}; name a "

@@ -10,7 +10,6 @@ import dataclasses
 import fcntl
 import hashlib
 import json
-import os
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,7 +20,11 @@ import pandas as pd
 import torch
 
 import byhand
-from byhand._io import atomic_dir, project_root, remove_stale, torch_save
+from byhand._io import (
+    atomic_dir,
+    remove_stale,
+    torch_save,
+)
 from byhand.network import MyMLP
 
 MANIFEST = "manifest.json"
@@ -47,13 +50,6 @@ def unwritable(root: Path, err: OSError) -> ResultsPathError:
         f"cannot write the search's results in {root} ({err}); set "
         "BYHAND_RESULTS (or --results) to a writable folder"
     )
-
-
-def results_root() -> Path:
-    """``$BYHAND_RESULTS``, else ``results/`` in the project."""
-    if os.environ.get("BYHAND_RESULTS"):
-        return Path(os.environ["BYHAND_RESULTS"])
-    return project_root() / "results"
 
 
 def search_folder(root: Path, config: Any, splits: Any) -> Path:

@@ -20,6 +20,7 @@ import pandas as pd
 import torch
 
 import byhand
+from byhand._io import results_root
 from byhand.data import CatCarSplits, dataloaders
 from byhand.network import MyMLP
 from byhand.search import logformat, results
@@ -51,7 +52,7 @@ def run_search(
     device = torch.device(
         device or ("cuda" if torch.cuda.is_available() else "cpu")
     )
-    root = Path(results_dir) if results_dir else results.results_root()
+    root = Path(results_dir) if results_dir else results_root()
     folder = results.search_folder(root, config, splits)
     with results.locked(folder) as problem:
         if folder.exists() and not force:
