@@ -14,5 +14,7 @@ NOTEBOOKS = ("backpropagation", "gradient_descent")
 # Written by the pre-render step: the post-render step takes only
 # executed notebooks newer than this render's start.
 STAMP = Path(".quarto") / "byhand-render-start"
+# What Quarto numbers, by label prefix.
+KIND = {"fig": "Figure", "tbl": "Table"}
 # A Quarto cross-reference in Markdown: @fig-x, @tbl-x or @eq-x.
 XREF = r"(?<![\w@])@((?:fig|tbl|eq)-[\w-]*\w)"

@@ -1,16 +1,11 @@
-"""Quarto pre-render step: nothing executed by an earlier render stays.
+"""Quarto's pre-render step: nothing executed by an earlier render stays.
 
-Quarto keeps each chapter's kernel-executed notebook as
-``chapters/<name>.quarto_ipynb`` (``keep-ipynb: true``) and, when one is
-already there, writes ``<name>.quarto_ipynb_1`` instead.  Deleting them
-all, and stamping the start time, lets the post-render step take only
-this render's notebooks.
-
-Quarto 1.10 also keeps each embedded notebook (``{{< embed >}}``) in
-``.quarto/embed/`` and reuses it in a later render whatever changed
-since: a report rendered after a new search would show the old search's
-tables and figures.  That folder is deleted too, so every embed comes
-from this render's execution.
+It deletes the executed notebooks Quarto keeps (``keep-ipynb: true``
+writes ``chapters/<name>.quarto_ipynb``, or ``..._1`` beside an old one)
+and stamps the start time, so the post-render step takes only this
+render's; and ``.quarto/embed/``, whose notebooks Quarto 1.10 reuses in
+a later render however stale (a new search's report would show the old
+tables and figures).
 """
 
 from __future__ import annotations
