@@ -144,10 +144,8 @@ def all_loss_curves(result: SearchResult, ymax: float = 1.0) -> Figure:
                 label += " (diverged)"
             style = "-" if row["source"] == "course" else "--"
             ax.plot(ep["epoch"], ep["train_loss"], style, label=label)
-        ax.set_ylim(0, ymax)
-        ax.set(
-            title=f"lr = {lr:g}", xlabel="epoch", ylabel="mean training loss"
-        )
+        ax.set(title=f"lr = {lr:g}", xlabel="epoch", ylim=(0, ymax),
+               ylabel="mean training loss")  # fmt: skip
         ax.legend(fontsize=6)
     return _titled(
         fig,
@@ -159,13 +157,9 @@ def all_loss_curves(result: SearchResult, ymax: float = 1.0) -> Figure:
 def val_accuracy_heatmap(result: SearchResult) -> Figure:
     """Final validation accuracy over the grid; diverged cells marked."""
     runs = result.grid_runs().query("model == 'MyMLP'")
+    mom = runs["momentum"].map("mom {:g}".format)
     runs = runs.assign(
-        column=[
-            f"mom {m:g}\nwd {w:g}"
-            for m, w in zip(
-                runs["momentum"], runs["weight_decay"], strict=True
-            )
-        ]
+        column=mom + runs["weight_decay"].map("\nwd {:g}".format)
     )
     cells = runs.pivot_table(
         index="lr",
@@ -197,8 +191,11 @@ def val_accuracy_heatmap(result: SearchResult) -> Figure:
                 color=colour, fontweight=bold)  # fmt: skip
     ax.set_xticks(range(table.shape[1]), table.columns, fontsize=8)
     ax.set_yticks(range(table.shape[0]), [f"{v:g}" for v in table.index])
-    ax.set(ylabel="learning rate", xlabel="momentum and weight decay")
-    ax.set_title("Validation accuracy after the last epoch (validation split)")
+    ax.set(
+        ylabel="learning rate",
+        xlabel="momentum and weight decay",
+        title="Validation accuracy after the last epoch (validation split)",
+    )
     fig.colorbar(im, ax=ax, label="validation accuracy")
     fig.tight_layout()
     return fig
@@ -217,8 +214,8 @@ def confusion_matrix_figure(result: SearchResult) -> Figure:
                     color="white" if v > half else "black")  # fmt: skip
     ax.set_xticks(range(len(classes)), classes)
     ax.set_yticks(range(len(classes)), classes)
-    ax.set(xlabel="predicted class", ylabel="true class")
-    ax.set_title("Confusion matrix (test split)")
+    ax.set(xlabel="predicted class", ylabel="true class",
+           title="Confusion matrix (test split)")  # fmt: skip
     fig.tight_layout()
     return fig
 
