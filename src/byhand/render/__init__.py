@@ -1,9 +1,5 @@
-"""The render's own steps: Quarto's pre- and post-render and the check.
-
-``pre`` clears executed notebooks of earlier renders, ``notebooks``
-turns this render's executed chapters into the deliverables, ``handin``
-packs them with the package into the hand-in a student uploads,
-``check`` checks the deliverables as a grader opens them
+"""The render's own steps: Quarto's pre-render (``pre``) and post-render
+(``notebooks``, then the ``handin`` zip), and the output ``check``
 (``python -m byhand.render.check _output``).
 """
 

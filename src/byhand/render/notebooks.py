@@ -118,9 +118,8 @@ def _number(cells: list) -> list:
 def deliverable(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """The notebook a grader opens, from the kernel-executed one."""
     cells = list(nb.cells)
-    first = cells[0] if cells else None
-    if first is not None and first.source.lstrip().startswith("---"):
-        cells[0] = _title_cell(first.source)
+    if cells and cells[0].source.lstrip().startswith("---"):
+        cells[0] = _title_cell(cells[0].source)
     nb.cells = _number(cells)  # also drops the #| lines
     nb.metadata = {
         "kernelspec": dict(KERNELSPEC),

@@ -5,11 +5,9 @@ Every figure has a title, labelled axes and says which split it shows.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -44,7 +42,7 @@ def _titled(fig: Figure, title: str) -> Figure:
     return fig
 
 
-def _label(row: Mapping[str, Any]) -> str:
+def _label(row: pd.Series) -> str:
     return (
         f"lr={row['lr']:g}, mom={row['momentum']:g}, "
         f"wd={row['weight_decay']:g}"
@@ -122,17 +120,15 @@ def learning_curves(result: SearchResult, run: str | None = None) -> Figure:
         ax.legend()
     return _titled(
         fig,
-        f"Learning curves of {run} ({_label(row.to_dict())}), training "
+        f"Learning curves of {run} ({_label(row)}), training "
         "and validation splits",
     )
 
 
 def all_loss_curves(result: SearchResult, ymax: float = 1.0) -> Figure:
-    """Training loss per epoch of every MyMLP run, one panel per lr.
-
-    The y axis stops at ``ymax`` so that runs that blow up do not flatten
-    the others; a diverged run's curve ends at its last finite epoch.
-    """
+    """Training loss per epoch of every MyMLP run, one panel per lr, the
+    y axis cut at ``ymax`` so that runs that blow up do not flatten the
+    others (a diverged run's curve ends at its last finite epoch)."""
     runs = result.grid_runs().query("model == 'MyMLP'")
     lrs = sorted(runs["lr"].unique())
     fig, axes = _panels(len(lrs), min(3, len(lrs)), (3.4, 3.0))
@@ -243,12 +239,9 @@ def misclassified_gallery(
 
 
 def seed_spread(result: SearchResult) -> Figure:
-    """Validation accuracy of each seed, per configuration and protocol.
-
-    Dots are seeds, the bar mean ± one standard deviation; the grey band
-    spans the gap from the runner-up mean to the best, to set against
-    the seeds' spread.
-    """
+    """Validation accuracy of each seed (dots), per configuration and
+    protocol, with mean ± sd (bars), against the gap from the runner-up
+    mean to the best (grey band)."""
     stats = seed_stats(result.runs).query("n > 1")
     mlp = result.runs.query("model == 'MyMLP'")
     best = result.selected_row()
