@@ -134,10 +134,9 @@ def cell_options(source: str) -> dict[str, str]:
 def shows_output(source: str) -> bool:
     """Does this cell display something: a last expression or a print?"""
     opts = cell_options(source)
-    if opts.get("include") == "false" or opts.get("output") == "false":
+    if "false" in (opts.get("include"), opts.get("output")):
         return False
-    label = opts.get("label", "")
-    if label.startswith(("fig-", "tbl-")):
+    if opts.get("label", "").startswith(("fig-", "tbl-")):
         return True
     try:
         tree = ast.parse(source)
@@ -179,8 +178,6 @@ def check_chapter_outputs(qmd: Path, nb_path: Path) -> list[str]:
         data = {}
         for out in cell.get("outputs", []):
             data.update(out.get("data", {}))
-            if out.get("output_type") == "stream":
-                data.setdefault("text/plain", out.get("text", ""))
             if out.get("output_type") == "error":
                 problems.append(f"{name}: {label} raised {out.get('ename')}")
         if not cell.get("outputs"):

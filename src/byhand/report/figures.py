@@ -58,13 +58,9 @@ def sample_grid(
     """The same images at 32x32 (top row of a pair) and 16x16 (below)."""
     y = getattr(splits, split).tensors[1]
     source = raw.test_images if split == "test" else raw.train_images
-    n_classes = len(splits.classes)
-    fig, axes = plt.subplots(
-        2 * n_classes,
-        n_per_class,
-        figsize=(1.3 * n_per_class, 2.6 * n_classes),
-        squeeze=False,
-    )
+    n = 2 * len(splits.classes) * n_per_class
+    fig, axes = _panels(n, n_per_class, (1.3, 1.3))
+    axes = np.reshape(axes, (-1, n_per_class))
     for c, name in enumerate(splits.classes):
         picks = torch.nonzero(y == c).flatten()[:n_per_class]
         for j, i in enumerate(picks):
