@@ -240,19 +240,20 @@ def seed_spread(result: SearchResult) -> Figure:
     mean to the best (grey band)."""
     stats = seed_stats(result.runs).query("n > 1")
     mlp = result.runs.query("model == 'MyMLP'")
+    groups = mlp.groupby(["config", "protocol"])
     best = result.selected_row()
     fig, ax = plt.subplots(figsize=(7.5, 0.5 * len(stats) + 2.2))
     labels = []
     colours = {"plain": "tab:blue", "flip": "tab:orange", "shift": "tab:green"}
     for y, ((config, protocol), s) in enumerate(stats.iterrows()):
-        runs = mlp[(mlp["config"] == config) & (mlp["protocol"] == protocol)]
-        runs = runs.dropna(subset=["val_acc"])  # a diverged seed: no dot
+        seeds = groups.get_group((config, protocol))
+        runs = seeds.dropna(subset=["val_acc"])  # a diverged seed: no dot
         c = colours.get(protocol, "black")
         ax.scatter(runs["val_acc"], [y] * len(runs), color=c, s=18, alpha=0.6)
         ax.errorbar(
             s["mean"], y, xerr=s["sd"], fmt="D", color=c, capsize=4, ms=6
         )
-        row = runs.iloc[0]
+        row = seeds.iloc[0]  # the settings (every seed diverged: no dot)
         chosen = (config, protocol) == (best["config"], best["protocol"])
         labels.append(
             f"{'▶ ' if chosen else ''}{config} {protocol}: lr {row.lr:g}, "
