@@ -3,6 +3,7 @@
 import base64
 import dataclasses
 import io
+import math
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 from matplotlib.collections import PathCollection
 
 from byhand.report import figures as plots
+from byhand.search import selection
 
 
 @pytest.fixture
@@ -112,6 +114,22 @@ def test_seed_spread_shows_every_seed(tiny):
                                                "config"])]  # fmt: skip
     seeded = seeded[seeded["model"] == "MyMLP"].dropna(subset=["val_acc"])
     assert xs == sorted(seeded["val_acc"])
+    plt.close(fig)
+
+
+def test_seed_spread_draws_a_configuration_whose_seeds_all_diverged(tiny):
+    _, _, result = tiny
+    stats = selection.seed_stats(result.runs).query("n > 1")
+    best = result.selected_row()
+    config, protocol = next(
+        k for k in stats.index if k != (best["config"], best["protocol"])
+    )
+    runs = result.runs.copy()
+    lost = (runs["config"] == config) & (runs["protocol"] == protocol)
+    runs.loc[lost, ["val_acc", "diverged"]] = [math.nan, True]
+    fig = plots.seed_spread(dataclasses.replace(result, runs=runs))
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert any(label.startswith(f"{config} {protocol}:") for label in labels)
     plt.close(fig)
 
 

@@ -1,9 +1,5 @@
-"""The render's own steps: Quarto's pre- and post-render and the check.
-
-``pre`` clears executed notebooks of earlier renders, ``notebooks``
-turns this render's executed chapters into the deliverables, ``handin``
-packs them with the package into the hand-in a student uploads,
-``check`` checks the deliverables as a grader opens them
+"""The render's own steps: Quarto's pre-render (``pre``) and post-render
+(``notebooks``, then the ``handin`` zip), and the output ``check``
 (``python -m byhand.render.check _output``).
 """
 
@@ -14,5 +10,7 @@ NOTEBOOKS = ("backpropagation", "gradient_descent")
 # Written by the pre-render step: the post-render step takes only
 # executed notebooks newer than this render's start.
 STAMP = Path(".quarto") / "byhand-render-start"
+# What Quarto numbers, by label prefix.
+KIND = {"fig": "Figure", "tbl": "Table"}
 # A Quarto cross-reference in Markdown: @fig-x, @tbl-x or @eq-x.
 XREF = r"(?<![\w@])@((?:fig|tbl|eq)-[\w-]*\w)"

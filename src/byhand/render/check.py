@@ -1,18 +1,11 @@
 """Check the rendered deliverables as a grader opens them.
 
-``python -m byhand.render.check _output`` (run at the end of
-``scripts/render.sh``) lists every problem and exits 1 if there is any:
-
-* the PDF's text holds raw Quarto markup (``:::``, ``?@``, ``#| ``);
-* a ``@fig-``/``@tbl-`` label cited in ``report.qmd`` has no numbered
-  float in the report (its HTML version is read to map labels to
-  numbers; the PDF must hold the same "Figure N"/"Table N" caption);
-* a deliverable notebook is not valid nbformat 4, lacks the python3
-  kernelspec or carries a path of the rendering machine;
-* a chapter cell that shows output has none in its notebook, a table
-  cell has no ``<table`` in its HTML output, or a figure cell no PNG;
-* a notebook's Markdown keeps a Quarto reference (``@fig-``, ``@tbl-``,
-  ``@eq-``) or label (``{#eq-``) that Jupyter cannot resolve.
+``python -m byhand.render.check _output`` (the end of
+``scripts/render.sh``) prints every problem and exits 1 if there is
+any: raw Quarto markup in the PDF, a cited figure or table without its
+numbered caption, a notebook that is not valid nbformat 4 or lacks the
+python3 kernelspec, carries a machine path, misses a cell's output or
+keeps Quarto references, and a stale or incomplete hand-in.
 """
 
 from __future__ import annotations
@@ -33,10 +26,9 @@ import jupytext
 import nbformat
 
 from byhand._io import project_root
-from byhand.render import NOTEBOOKS, XREF, handin
+from byhand.render import KIND, NOTEBOOKS, XREF, handin
 
 RAW_MARKUP = (":::", "?@", "#| ")
-KIND = {"fig": "Figure", "tbl": "Table"}
 
 
 def pdf_text(pdf: Path) -> str:
@@ -52,12 +44,6 @@ def pdf_text(pdf: Path) -> str:
     from pypdf import PdfReader
 
     return "\n".join(p.extract_text() or "" for p in PdfReader(pdf).pages)
-
-
-def cited_labels(report_qmd: str) -> list[str]:
-    """``fig-``/``tbl-`` labels cited with ``@`` in the report's source."""
-    found = re.findall(XREF, report_qmd)
-    return sorted({x for x in found if not x.startswith("eq-")})
 
 
 def label_numbers(report_html: str) -> dict[str, str]:
@@ -84,14 +70,14 @@ def check_report(
     ]
     flat = re.sub(r"\s+", " ", text)
     numbers = label_numbers(report_html) if report_html is not None else {}
-    for label in cited_labels(report_qmd):
+    cited = {x for x in re.findall(XREF, report_qmd) if x[:3] in KIND}
+    for label in sorted(cited):
         number = numbers.get(label)
         if report_html is not None and number is None:
             problems.append(f"@{label} is not a numbered cross-reference")
             continue
-        kind = KIND[label[:3]]
         # Without the HTML, at least the kind must be numbered somewhere.
-        want = number or f"{kind} "
+        want = number or f"{KIND[label[:3]]} "
         pattern = re.escape(want) + (r":" if number else r"\d+:")
         if not re.search(pattern, flat):
             problems.append(
@@ -126,14 +112,13 @@ def check_notebook_file(path: Path, machine_paths: Sequence[str]) -> list:
     for p in machine_paths:
         if p and len(p) > 1 and p in raw:
             problems.append(f"{path.name}: carries a machine path {p!r}")
-    for cell in nb.cells:
-        if cell.cell_type != "markdown":
-            continue
-        for ref in re.findall(
-            r"@(?:fig|tbl|eq)-[\w-]+|\{#\w+-[\w-]+\}", cell.source
-        ):
-            problems.append(f"{path.name}: unresolved Quarto markup {ref}")
-    return problems
+    markdown = [c.source for c in nb.cells if c.cell_type == "markdown"]
+    refs = re.findall(
+        r"@(?:fig|tbl|eq)-[\w-]+|\{#\w+-[\w-]+\}", "\n".join(markdown)
+    )
+    return problems + [
+        f"{path.name}: unresolved Quarto markup {r}" for r in refs
+    ]
 
 
 def cell_options(source: str) -> dict[str, str]:
@@ -149,10 +134,9 @@ def cell_options(source: str) -> dict[str, str]:
 def shows_output(source: str) -> bool:
     """Does this cell display something: a last expression or a print?"""
     opts = cell_options(source)
-    if opts.get("include") == "false" or opts.get("output") == "false":
+    if "false" in (opts.get("include"), opts.get("output")):
         return False
-    label = opts.get("label", "")
-    if label.startswith(("fig-", "tbl-")):
+    if opts.get("label", "").startswith(("fig-", "tbl-")):
         return True
     try:
         tree = ast.parse(source)
@@ -170,7 +154,10 @@ def shows_output(source: str) -> bool:
 
 def check_chapter_outputs(qmd: Path, nb_path: Path) -> list[str]:
     """Every chapter cell that shows output has it, in its rich form."""
-    if not nb_path.is_file():
+    try:
+        nb = nbformat.reads(nb_path.read_text(encoding="utf-8"), 4)
+        nbformat.validate(nb)
+    except Exception:
         return []  # reported by check_notebook_file
     problems: list[str] = []
     text = read_text(qmd, problems)
@@ -178,11 +165,6 @@ def check_chapter_outputs(qmd: Path, nb_path: Path) -> list[str]:
         return problems
     chapter = jupytext.reads(text, fmt="Rmd")
     sources = [c.source for c in chapter.cells if c.cell_type == "code"]
-    try:
-        nb = nbformat.reads(nb_path.read_text(encoding="utf-8"), 4)
-        nbformat.validate(nb)
-    except Exception:
-        return []  # reported by check_notebook_file
     cells = [c for c in nb.cells if c.cell_type == "code"]
     name = nb_path.name
     if len(cells) != len(sources):
@@ -190,14 +172,12 @@ def check_chapter_outputs(qmd: Path, nb_path: Path) -> list[str]:
             f"{name}: {len(cells)} code cells, the chapter has {len(sources)}"
         ]
     for i, (src, cell) in enumerate(zip(sources, cells, strict=True)):
-        label = cell_options(src).get("label", f"code cell {i + 1}")
         if not shows_output(src):
             continue
+        label = cell_options(src).get("label", f"code cell {i + 1}")
         data = {}
         for out in cell.get("outputs", []):
             data.update(out.get("data", {}))
-            if out.get("output_type") == "stream":
-                data.setdefault("text/plain", out.get("text", ""))
             if out.get("output_type") == "error":
                 problems.append(f"{name}: {label} raised {out.get('ename')}")
         if not cell.get("outputs"):
@@ -227,8 +207,7 @@ def pdf_problems(pdf: Path) -> tuple[list[str], str | None]:
     if not pdf.is_file():
         return ["report.pdf is missing"], None
     try:
-        with open(pdf, "rb") as f:
-            head = f.read(5)
+        head = pdf.read_bytes()[:5]
     except OSError as err:
         return [f"report.pdf cannot be read ({err})"], None
     if not head:
@@ -256,8 +235,7 @@ def check(output: Path, project: Path) -> list[str]:
             " run from the project or pass --project"
         )
         return problems
-    index = output / "index.html"
-    report_html = read_text(index, []) if index.is_file() else None
+    report_html = read_text(output / "index.html", [])
     if report_html is None:
         problems.append("index.html (the report as HTML) is missing")
     broken, text = pdf_problems(output / "report.pdf")
@@ -293,7 +271,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--project",
         type=Path,
-        default=None,
         help="the project folder (holds report.qmd and chapters/; default: "
         "$QUARTO_PROJECT_DIR, this folder, else byhand's checkout)",
     )

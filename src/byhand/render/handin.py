@@ -1,13 +1,10 @@
 """The hand-in: what a student uploads, as a folder and as a zip.
 
-The assignment asks for three files (the PDF report and the two executed
-notebooks) and, for any additional file, a README.txt that says what it
-is for.  Our notebooks import ``byhand``, so its source is such a file,
-with what reinstalls it (``pyproject.toml``, ``requirements.lock``).
-`build` writes ``<output>/hand-in/`` and ``<output>/hand-in.zip``, each
-whole or not at all; `check_handin` lists what is wrong with them (the
-output checker calls it).  Results, data, caches and virtual
-environments never go in.
+The three deliverables (report.pdf and the two executed notebooks), the
+package's source they import with what reinstalls it, and the
+README.txt the assignment asks for to say why those are there; no
+results, data or caches.  `build` writes each whole or not at all,
+`check_handin` lists what is wrong with them.
 """
 
 from __future__ import annotations
@@ -90,14 +87,6 @@ def expected_files(project: Path) -> list[str]:
     return sorted(files)
 
 
-def _pyproject(project: Path) -> str:
-    """The project's pyproject.toml with README.txt as the readme."""
-    text = (project / "pyproject.toml").read_text()
-    return re.sub(
-        r'^readme = "[^"]*"$', 'readme = "README.txt"', text, flags=re.M
-    )
-
-
 def _fill(folder: Path, output: Path, project: Path) -> None:
     missing = [n for n in DELIVERABLES if not (output / n).is_file()]
     if missing:
@@ -107,7 +96,12 @@ def _fill(folder: Path, output: Path, project: Path) -> None:
         )
     for name in DELIVERABLES:
         shutil.copy2(output / name, folder / name)
-    (folder / "pyproject.toml").write_text(_pyproject(project))
+    # pip reads the readme that pyproject.toml names: ours is README.txt
+    pyproject = (project / "pyproject.toml").read_text()
+    pyproject = re.sub(
+        r'^readme = "[^"]*"$', 'readme = "README.txt"', pyproject, flags=re.M
+    )
+    (folder / "pyproject.toml").write_text(pyproject)
     shutil.copy2(project / "requirements.lock", folder / "requirements.lock")
     (folder / "README.txt").write_text(README)
     for rel in _package_files(project):
@@ -131,20 +125,10 @@ def build(output: Path, project: Path) -> Path:
     return output / f"{FOLDER}.zip"
 
 
-def _listing(folder: Path) -> list[str]:
-    return sorted(
-        p.relative_to(folder).as_posix()
-        for p in folder.rglob("*")
-        if p.is_file()
-    )
-
-
 def _differences(where: str, have: list[str], want: list[str]) -> list[str]:
-    extra, missing = (
-        sorted(set(have) - set(want)),
-        sorted(set(want) - set(have)),
-    )
+    extra = sorted(set(have) - set(want))
     problems = [f"{where} holds an unexpected {name}" for name in extra]
+    missing = sorted(set(want) - set(have))
     return problems + [f"{where} lacks {name}" for name in missing]
 
 
@@ -157,13 +141,19 @@ def check_handin(output: Path, project: Path) -> list[str]:
     if not folder.is_dir():
         problems.append(f"{FOLDER}/ is missing")
     else:
-        problems += _differences(f"{FOLDER}/", _listing(folder), want)
+        have = [
+            p.relative_to(folder).as_posix()
+            for p in folder.rglob("*")
+            if p.is_file()
+        ]
+        problems += _differences(f"{FOLDER}/", have, want)
         for name in DELIVERABLES:
             copy, original = folder / name, output / name
-            same = not (copy.is_file() and original.is_file()) or (
-                copy.read_bytes() == original.read_bytes()
-            )
-            if not same:
+            if (
+                copy.is_file()
+                and original.is_file()
+                and (copy.read_bytes() != original.read_bytes())
+            ):
                 problems.append(f"{FOLDER}/{name} differs from {name}")
     if not archive.is_file():
         return [*problems, f"{FOLDER}.zip is missing"]
@@ -175,4 +165,4 @@ def check_handin(output: Path, project: Path) -> list[str]:
         return [*problems, f"{FOLDER}.zip is not a zip file ({err})"]
     if bad is not None:
         problems.append(f"{FOLDER}.zip: {bad} is corrupt")
-    return problems + _differences(f"{FOLDER}.zip", sorted(names), want)
+    return problems + _differences(f"{FOLDER}.zip", names, want)

@@ -1,14 +1,11 @@
-"""Quarto post-render step: the executed chapters become the notebooks,
-then `byhand.render.handin` packs the hand-in.
+"""Quarto's post-render step: this render's executed chapters become the
+deliverable notebooks, then `byhand.render.handin` packs the hand-in.
 
-The notebooks are built from the ones the render's own kernel executed
-(``chapters/<name>.quarto_ipynb``, kept by ``keep-ipynb: true``), with
-every output as Jupyter produced it; Quarto's ``.out.ipynb`` drop Markdown
-outputs and mangle DataFrame HTML.  Each gets a title cell for the YAML
-front matter, a ``python3`` kernelspec without this machine's path, code
-cells without ``#|`` lines (the label kept in the metadata), a numbered
-caption cell per figure and table, and "Figure 1", "Table 2",
-"equation (3)" for Quarto's ``@fig-``, ``@tbl-`` and ``@eq-`` references.
+They are built from ``chapters/<name>.quarto_ipynb`` (``keep-ipynb:
+true``), with every output as Jupyter produced it (Quarto's
+``.out.ipynb`` drop Markdown outputs and mangle DataFrame HTML): a title
+cell, a ``python3`` kernelspec without a path, no ``#|`` lines, numbered
+captions, and "Figure 1", "equation (3)" for Quarto's references.
 """
 
 from __future__ import annotations
@@ -23,7 +20,7 @@ import nbformat
 import yaml
 
 from byhand._io import atomic_write_text
-from byhand.render import NOTEBOOKS, STAMP, XREF, handin
+from byhand.render import KIND, NOTEBOOKS, STAMP, XREF, handin
 from byhand.render.check import cell_options
 
 KERNELSPEC = {
@@ -60,9 +57,8 @@ def _title_cell(front_matter: str) -> nbformat.NotebookNode:
 def _strip_options(cell: nbformat.NotebookNode) -> dict[str, str]:
     """Drop the ``#|`` lines; return them as options (label kept).
 
-    Quarto writes them back as YAML, quoting a value that needs it
-    (``'the course''s seed'``): YAML reads the quotes away; a line YAML
-    cannot read keeps its text as it is.
+    Quarto writes them back as YAML (``'the course''s seed'``): a line
+    YAML reads gives its value, any other line its text as it is.
     """
     lines = cell.source.splitlines()
     options = cell_options(cell.source)
@@ -77,7 +73,6 @@ def _strip_options(cell: nbformat.NotebookNode) -> dict[str, str]:
     return options
 
 
-KIND = {"fig": "Figure", "tbl": "Table"}
 EQUATION = re.compile(r"\$\$(.*?)\$\$\s*\{#(eq-[\w-]+)\}", re.S)
 
 
@@ -123,9 +118,8 @@ def _number(cells: list) -> list:
 def deliverable(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """The notebook a grader opens, from the kernel-executed one."""
     cells = list(nb.cells)
-    first = cells[0] if cells else None
-    if first is not None and first.source.lstrip().startswith("---"):
-        cells[0] = _title_cell(first.source)
+    if cells and cells[0].source.lstrip().startswith("---"):
+        cells[0] = _title_cell(cells[0].source)
     nb.cells = _number(cells)  # also drops the #| lines
     nb.metadata = {
         "kernelspec": dict(KERNELSPEC),
@@ -139,6 +133,7 @@ def deliverable(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
 
 def collect(project: Path, out: Path, since: float) -> list[Path]:
+    """Write each chapter's deliverable notebook into ``out``."""
     written = []
     for name in NOTEBOOKS:
         src = newest_executed(project / "chapters", name, since)

@@ -1,24 +1,18 @@
-"""Quarto pre-render step: nothing executed by an earlier render stays,
+"""Quarto's pre-render step: nothing executed by an earlier render stays,
 unless it is sure to be what this render would compute.
 
-Quarto keeps each chapter's kernel-executed notebook as
-``chapters/<name>.quarto_ipynb`` (``keep-ipynb: true``) and, when one is
-already there, writes ``<name>.quarto_ipynb_1`` instead.  Deleting them
-all, and stamping the start time, lets the post-render step take only
-this render's notebooks.
+It deletes the executed notebooks Quarto keeps (``keep-ipynb: true``
+writes ``chapters/<name>.quarto_ipynb``, or ``..._1`` beside an old one)
+and stamps the start time, so the post-render step takes only this
+render's; and ``.quarto/embed/``, whose notebooks Quarto 1.10 reuses in
+a later render however stale (a new search's report would show the old
+tables and figures).
 
-Quarto 1.10 also keeps each embedded notebook (``{{< embed >}}``) in
-``.quarto/embed/`` and reuses it in a later render whatever changed
-since: a report rendered after a new search would show the old search's
-tables and figures.  That folder is deleted too, so every embed comes
-from this render's execution.
-
-The chapters are executed through Quarto's execution cache
-(``cache: true``, jupyter-cache), which reuses a notebook whose code
-cells are unchanged.  Their outputs also depend on the package, the
-installed libraries, the settings and the data and results, so the
-cache is emptied whenever `chapter_inputs` differs from the one of the
-render that filled it.
+The chapters run through Quarto's execution cache (``cache: true``,
+jupyter-cache), which reuses a notebook whose code cells are unchanged.
+Their outputs also depend on the package, the libraries, the settings,
+the data and the results: the cache is emptied whenever
+`chapter_inputs` differs from the one of the render that filled it.
 """
 
 from __future__ import annotations

@@ -1,7 +1,4 @@
-"""What the documents show, computed from the data and the saved results.
-
-``analysis`` holds task 1's data tables, ``tables`` and ``figures`` the
-search's tables and plots, ``findings`` the measured numbers and
-verdicts the report's comments quote, ``listing`` a function's real
-source in a chapter.
+"""What the documents show, from the data and the saved results: task
+1's data tables (``analysis``), the search's ``tables`` and ``figures``,
+the ``findings`` the report quotes, a function's source (``listing``).
 """

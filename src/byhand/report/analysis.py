@@ -55,11 +55,8 @@ def describe_images(splits: CatCarSplits) -> pd.DataFrame:
                 "min (uint8)": int(splits.images[name].min()),
                 "max (uint8)": int(splits.images[name].max()),
                 **{
-                    f"mean {c}": raw[:, i].mean().item()
-                    for i, c in enumerate("RGB")
-                },
-                **{
-                    f"std {c}": raw[:, i].std().item()
+                    f"{stat} {c}": getattr(raw[:, i], stat)().item()
+                    for stat in ("mean", "std")
                     for i, c in enumerate("RGB")
                 },
                 "model mean": x.mean().item(),

@@ -12,6 +12,7 @@ from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 import PIL.Image
 import torch
 from matplotlib.axes import Axes
@@ -47,7 +48,7 @@ def _titled(fig: Figure, title: str) -> Figure:
     return fig
 
 
-def _label(row: Mapping[str, Any]) -> str:
+def _label(row: pd.Series) -> str:
     return (
         f"lr={row['lr']:g}, mom={row['momentum']:g}, "
         f"wd={row['weight_decay']:g}"
@@ -63,13 +64,9 @@ def sample_grid(
     """The same images at 32x32 (top row of a pair) and 16x16 (below)."""
     y = getattr(splits, split).tensors[1]
     source = raw.test_images if split == "test" else raw.train_images
-    n_classes = len(splits.classes)
-    fig, axes = plt.subplots(
-        2 * n_classes,
-        n_per_class,
-        figsize=(1.3 * n_per_class, 2.6 * n_classes),
-        squeeze=False,
-    )
+    n = 2 * len(splits.classes) * n_per_class
+    fig, axes = _panels(n, n_per_class, (1.3, 1.3))
+    axes = np.reshape(axes, (-1, n_per_class))
     for c, name in enumerate(splits.classes):
         picks = torch.nonzero(y == c).flatten()[:n_per_class]
         for j, i in enumerate(picks):
@@ -125,17 +122,15 @@ def learning_curves(result: SearchResult, run: str | None = None) -> Figure:
         ax.legend()
     return _titled(
         fig,
-        f"Learning curves of {run} ({_label(row.to_dict())}), training "
+        f"Learning curves of {run} ({_label(row)}), training "
         "and validation splits",
     )
 
 
 def all_loss_curves(result: SearchResult, ymax: float = 1.0) -> Figure:
-    """Training loss per epoch of every MyMLP run, one panel per lr.
-
-    The y axis stops at ``ymax`` so that runs that blow up do not flatten
-    the others; a diverged run's curve ends at its last finite epoch.
-    """
+    """Training loss per epoch of every MyMLP run, one panel per lr, the
+    y axis cut at ``ymax`` so that runs that blow up do not flatten the
+    others (a diverged run's curve ends at its last finite epoch)."""
     runs = result.grid_runs().query("model == 'MyMLP'")
     lrs = sorted(runs["lr"].unique())
     fig, axes = _panels(len(lrs), min(3, len(lrs)), (3.4, 3.0))
@@ -147,10 +142,8 @@ def all_loss_curves(result: SearchResult, ymax: float = 1.0) -> Figure:
                 label += " (diverged)"
             style = "-" if row["source"] == "course" else "--"
             ax.plot(ep["epoch"], ep["train_loss"], style, label=label)
-        ax.set_ylim(0, ymax)
-        ax.set(
-            title=f"lr = {lr:g}", xlabel="epoch", ylabel="mean training loss"
-        )
+        ax.set(title=f"lr = {lr:g}", xlabel="epoch", ylim=(0, ymax),
+               ylabel="mean training loss")  # fmt: skip
         ax.legend(fontsize=6)
     return _titled(
         fig,
@@ -162,13 +155,9 @@ def all_loss_curves(result: SearchResult, ymax: float = 1.0) -> Figure:
 def val_accuracy_heatmap(result: SearchResult) -> Figure:
     """Final validation accuracy over the grid; diverged cells marked."""
     runs = result.grid_runs().query("model == 'MyMLP'")
+    mom = runs["momentum"].map("mom {:g}".format)
     runs = runs.assign(
-        column=[
-            f"mom {m:g}\nwd {w:g}"
-            for m, w in zip(
-                runs["momentum"], runs["weight_decay"], strict=True
-            )
-        ]
+        column=mom + runs["weight_decay"].map("\nwd {:g}".format)
     )
     cells = runs.pivot_table(
         index="lr",
@@ -200,8 +189,11 @@ def val_accuracy_heatmap(result: SearchResult) -> Figure:
                 color=colour, fontweight=bold)  # fmt: skip
     ax.set_xticks(range(table.shape[1]), table.columns, fontsize=8)
     ax.set_yticks(range(table.shape[0]), [f"{v:g}" for v in table.index])
-    ax.set(ylabel="learning rate", xlabel="momentum and weight decay")
-    ax.set_title("Validation accuracy after the last epoch (validation split)")
+    ax.set(
+        ylabel="learning rate",
+        xlabel="momentum and weight decay",
+        title="Validation accuracy after the last epoch (validation split)",
+    )
     fig.colorbar(im, ax=ax, label="validation accuracy")
     fig.tight_layout()
     return fig
@@ -220,8 +212,8 @@ def confusion_matrix_figure(result: SearchResult) -> Figure:
                     color="white" if v > half else "black")  # fmt: skip
     ax.set_xticks(range(len(classes)), classes)
     ax.set_yticks(range(len(classes)), classes)
-    ax.set(xlabel="predicted class", ylabel="true class")
-    ax.set_title("Confusion matrix (test split)")
+    ax.set(xlabel="predicted class", ylabel="true class",
+           title="Confusion matrix (test split)")  # fmt: skip
     fig.tight_layout()
     return fig
 
@@ -249,27 +241,25 @@ def misclassified_gallery(
 
 
 def seed_spread(result: SearchResult) -> Figure:
-    """Validation accuracy of each seed, per configuration and protocol.
-
-    Dots are seeds, the bar mean ± one standard deviation; the grey band
-    spans the gap from the runner-up mean to the best, to set against
-    the seeds' spread.
-    """
+    """Validation accuracy of each seed (dots), per configuration and
+    protocol, with mean ± sd (bars), against the gap from the runner-up
+    mean to the best (grey band)."""
     stats = seed_stats(result.runs).query("n > 1")
     mlp = result.runs.query("model == 'MyMLP'")
+    groups = mlp.groupby(["config", "protocol"])
     best = result.selected_row()
     fig, ax = plt.subplots(figsize=(7.5, 0.5 * len(stats) + 2.2))
     labels = []
     colours = {"plain": "tab:blue", "flip": "tab:orange", "shift": "tab:green"}
     for y, ((config, protocol), s) in enumerate(stats.iterrows()):
-        runs = mlp[(mlp["config"] == config) & (mlp["protocol"] == protocol)]
-        runs = runs.dropna(subset=["val_acc"])  # a diverged seed: no dot
+        seeds = groups.get_group((config, protocol))
+        runs = seeds.dropna(subset=["val_acc"])  # a diverged seed: no dot
         c = colours.get(protocol, "black")
         ax.scatter(runs["val_acc"], [y] * len(runs), color=c, s=18, alpha=0.6)
         ax.errorbar(
             s["mean"], y, xerr=s["sd"], fmt="D", color=c, capsize=4, ms=6
         )
-        row = runs.iloc[0]
+        row = seeds.iloc[0]  # the settings (every seed diverged: no dot)
         chosen = (config, protocol) == (best["config"], best["protocol"])
         labels.append(
             f"{'▶ ' if chosen else ''}{config} {protocol}: lr {row.lr:g}, "

@@ -1,15 +1,12 @@
-"""The numbers and verdicts the report's comments quote, measured.
-
-Each function returns a small record of numbers and a verdict token
-(such as ``"overfits"``) from which ``report.qmd`` picks its words.
-"""
+"""The numbers and verdicts the report's comments quote, measured: each
+function returns a small record from which ``report.qmd`` picks its
+words by a verdict token (such as ``"overfits"``)."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 
-import pandas as pd
 import torch
 
 from byhand.search.results import SearchResult
@@ -43,8 +40,8 @@ class Curve:
 
 
 def learning_curve(result: SearchResult, run: str | None = None) -> Curve:
-    """How one run's losses end (the selected run's by default), read
-    over the last third of its epochs."""
+    """How one run's losses end (default: the selected run's), read over
+    the last third of its epochs."""
     run = run or result.selected
     ep = result.epochs[result.epochs["run"] == run].sort_values("epoch")
     n = len(ep)
@@ -87,22 +84,18 @@ class Failures:
     selected_dead: float  # the dead ReLU share of the selected model
 
 
-def _settings(rows: pd.DataFrame) -> list[Setting]:
-    columns = rows[["lr", "momentum", "weight_decay"]].astype(float)
-    return list(columns.itertuples(index=False, name=None))
-
-
 def failures(result: SearchResult) -> Failures:
     """The grid's failures, with the share of dead hidden ReLU units
     (zero for every validation image) of those that stalled."""
     runs = result.grid_runs().query("model == 'MyMLP'")
     diverged = runs["diverged"].astype(bool)
-    stalled = runs[~diverged & (runs["val_acc"] <= CHANCE)]
-    dead = stalled["dead_relu"]
+    stalled = ~diverged & (runs["val_acc"] <= CHANCE)
+    dead = runs.loc[stalled, "dead_relu"]
+    settings = runs[["lr", "momentum", "weight_decay"]].astype(float)
     return Failures(
         n_grid=len(runs),
-        diverged=_settings(runs[diverged]),
-        stalled=_settings(stalled),
+        diverged=list(settings[diverged].itertuples(index=False, name=None)),
+        stalled=list(settings[stalled].itertuples(index=False, name=None)),
         stalled_dead=(float(dead.min()), float(dead.max())),  # NaN: none
         selected_dead=float(result.selected_row()["dead_relu"]),
     )

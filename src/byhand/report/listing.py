@@ -23,27 +23,22 @@ def module_table(root: Path | None = None) -> pd.DataFrame:
     first paragraph of its docstring, read from the source files: the
     top-level modules first, then each subpackage and its modules."""
     root = root or Path(__file__).resolve().parents[1]
-    rows = []
 
     def order(p: Path) -> tuple:
         # top level first; a package's __init__ before its modules;
         # private modules after public ones
-        init = p.stem == "__init__"
-        return (p.parent != root, p.parent.name, not init, p.stem[0] == "_")
+        init, private = p.stem == "__init__", p.stem.startswith("_")
+        return (p.parent != root, p.parent.name, not init, private, p.stem)
 
-    for path in sorted(root.rglob("*.py"), key=lambda p: (order(p), p.stem)):
+    held = {}
+    for path in sorted(root.rglob("*.py"), key=order):
         name = path.relative_to(root).with_suffix("").as_posix()
         if name == "__init__" or path.stem == "__main__":
             continue
         doc = ast.get_docstring(ast.parse(path.read_text()))
         if not doc:
             raise ValueError(f"{path} has no docstring: write one")
-        rows.append(
-            {
-                "module": name.removesuffix("/__init__").replace("/", "."),
-                "what it holds": " ".join(
-                    doc.split("\n\n")[0].replace("`", "").split()
-                ),
-            }
-        )
-    return pd.DataFrame(rows).set_index("module")
+        module = name.removesuffix("/__init__").replace("/", ".")
+        first = doc.split("\n\n")[0].replace("`", "")
+        held[module] = " ".join(first.split())
+    return pd.DataFrame({"what it holds": held}).rename_axis("module")

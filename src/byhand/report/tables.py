@@ -21,11 +21,9 @@ TASKS_5_TO_7 = (
 
 
 def label_rows(table: pd.DataFrame, column: str | None = None) -> pd.DataFrame:
-    """Rows labelled by ``column`` (else the index), named in the header.
-
-    Named as the columns' axis, not the index, the name stands in the
-    corner of the one header row (pandas gives an index name a row).
-    """
+    """Rows labelled by ``column`` (else the index), the name in the
+    header's corner: as the columns' name, not the index's (pandas gives
+    an index name a second header row)."""
     if column is not None:
         table = table.set_index(column)
     name = table.index.name
@@ -37,11 +35,9 @@ def _num(x: float, fmt: str = ".3f") -> str:
 
 
 def results_table(result: SearchResult) -> pd.DataFrame:
-    """The grid stage as the report shows it, narrow enough for a page.
-
-    Numbers formatted ("–" where a run has none); the status marks the
-    configurations that went on to the seeds (``top``) and the selected.
-    """
+    """The grid stage, narrow enough for a page: numbers formatted ("–"
+    where none), the status marking the configurations that went on to
+    the seeds (``top``) and the selected."""
     runs = result.grid_runs().set_index("run")
     chosen = result.selected_row()["config"]
     top = set(result.runs.loc[result.runs["stage"] != "grid", "config"])
@@ -109,27 +105,16 @@ def test_table(result: SearchResult) -> pd.DataFrame:
     return label_rows(table, "metric")
 
 
-def confusion_table(result: SearchResult) -> pd.DataFrame:
-    """Rows: true class; columns: predicted class (test split)."""
-    classes = result.meta["classes"]
-    return pd.DataFrame(
-        result.test["confusion"],
-        index=pd.Index([f"true {c}" for c in classes]),
-        columns=[f"predicted {c}" for c in classes],
-    )
-
-
 def seed_table(result: SearchResult) -> pd.DataFrame:
     """Validation accuracy over seeds (mean ± sd, min-max) of each
     configuration and protocol trained from several; * marks the
     selected."""
     stats = seed_stats(result.runs).query("n > 1")
     best = result.selected_row()
+    first = result.runs.groupby(["config", "protocol"]).first()
     rows = []
     for (config, protocol), s in stats.iterrows():
-        runs = result.runs
-        row = runs[(runs["config"] == config)
-                   & (runs["protocol"] == protocol)].iloc[0]  # fmt: skip
+        row = first.loc[(config, protocol)]
         chosen = (config, protocol) == (best["config"], best["protocol"])
         spread = f"{s['mean']:.3f} ± {s['sd']:.3f}{' *' if chosen else ''}"
         rows.append({
