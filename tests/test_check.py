@@ -269,7 +269,7 @@ def test_whole_project_renders_and_passes_the_checker(tmp_path):
         assert done.returncode == 0, done.stderr[-3000:]
         assert "The following string was found" not in done.stderr
         assert co.check(project / "_output", project) == []
-        return done.stderr
+        return done.stdout + done.stderr
 
     cached = "(Notebook read from cache)"
     assert cached not in render()

@@ -34,6 +34,10 @@ def project(tmp_path, monkeypatch):
     return root
 
 
+def refresh(project: Path) -> bool:
+    return pre.refresh_cache(project, project / "src" / "byhand")
+
+
 def fill_cache(project: Path) -> Path:
     """Stand-in for what jupyter-cache keeps."""
     cache = project / "chapters" / ".jupyter_cache"
@@ -43,10 +47,10 @@ def fill_cache(project: Path) -> Path:
 
 
 def test_kept_when_nothing_changed(project):
-    assert not pre.refresh_cache(project)  # no record yet: emptied
+    assert not refresh(project)  # no record yet: emptied
     cache = fill_cache(project)
-    assert pre.refresh_cache(project)
-    assert pre.refresh_cache(project)
+    assert refresh(project)
+    assert refresh(project)
     assert (cache / "global.db").read_bytes() == b"notebooks"
 
 
@@ -109,28 +113,34 @@ def _record_lost(project, tmp_path, monkeypatch):
     ],
 )  # fmt: skip
 def test_emptied_when_an_input_changed(project, tmp_path, monkeypatch, change):
-    pre.refresh_cache(project)
+    refresh(project)
     cache = fill_cache(project)
     change(project, tmp_path, monkeypatch)
-    assert not pre.refresh_cache(project)
+    assert not refresh(project)
     assert not cache.exists()
     # The new inputs are recorded: the next render may use the cache.
     fill_cache(project)
-    assert pre.refresh_cache(project)
+    assert refresh(project)
 
 
 def test_a_search_lock_is_not_an_input(project, tmp_path):
-    pre.refresh_cache(project)
+    refresh(project)
     cache = fill_cache(project)
     (tmp_path / "results" / ".search-1.lock").touch()
-    assert pre.refresh_cache(project)
+    assert refresh(project)
     assert cache.exists()
 
 
 def test_follows_jupytercache(project, tmp_path, monkeypatch):
     monkeypatch.setenv("JUPYTERCACHE", str(tmp_path / "jc"))
-    pre.refresh_cache(project)
+    refresh(project)
     (tmp_path / "jc").mkdir()
     monkeypatch.setenv("BYHAND_SEARCH", "tiny")
-    pre.refresh_cache(project)
+    refresh(project)
     assert not (tmp_path / "jc").exists()
+
+
+def test_the_package_is_the_one_in_use():
+    import byhand
+
+    assert Path(byhand.__file__).resolve().parent == pre.PACKAGE

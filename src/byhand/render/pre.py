@@ -36,9 +36,14 @@ from byhand._io import (
 from byhand.render import STAMP
 
 EMBEDS = Path(".quarto") / "embed"
+# The source of the byhand the pre-render step (and the kernel) imports.
+PACKAGE = Path(__file__).resolve().parents[1]
 # The digest of the inputs that filled the chapters' execution cache.
 INPUTS = Path(".quarto") / "byhand-chapter-inputs"
-SETTINGS = ("BYHAND_", "CIFAR10_ROOT", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+SETTINGS = (
+    "BYHAND_", "CIFAR10_ROOT", "PYTHONPATH", "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+)  # fmt: skip
 
 
 def clear(project: Path) -> None:
@@ -48,14 +53,14 @@ def clear(project: Path) -> None:
     shutil.rmtree(project / EMBEDS, ignore_errors=True)
 
 
-def chapter_inputs(project: Path) -> str:
+def chapter_inputs(package: Path = PACKAGE) -> str:
     """A digest of what the chapters' outputs depend on besides their code
     cells: the package's source, Python and its packages, the settings
     (environment) and every data, cache and results file (path, size and
     modification time; the lock files a search only touches left out)."""
     digest = hashlib.sha256()
-    for path in sorted((project / "src").rglob("*.py")):
-        digest.update(f"{path.relative_to(project)}\n".encode())
+    for path in sorted(package.rglob("*.py")):
+        digest.update(f"{path.relative_to(package)}\n".encode())
         digest.update(path.read_bytes())
     packages = sorted(
         f"{d.metadata['Name']}=={d.version}"
@@ -84,10 +89,10 @@ def execution_cache(project: Path) -> Path:
     return project / "chapters" / name
 
 
-def refresh_cache(project: Path) -> bool:
+def refresh_cache(project: Path, package: Path = PACKAGE) -> bool:
     """Empty the chapters' execution cache unless its inputs are this
     render's; True when it was kept."""
-    now = chapter_inputs(project)
+    now = chapter_inputs(package)
     stamp = project / INPUTS
     if stamp.is_file() and stamp.read_text() == now:
         return True
