@@ -271,6 +271,9 @@ def test_whole_project_renders_and_passes_the_checker(tmp_path):
         assert co.check(project / "_output", project) == []
         return done.stdout + done.stderr
 
+    # As scripts/render.sh does: the search first, then the render.
+    search = [sys.executable, "-m", "byhand.search", "--no-progress"]
+    subprocess.run(search, cwd=project, env=env, check=True, timeout=600)
     cached = "(Notebook read from cache)"
     assert cached not in render()
     # Nothing changed: both chapters come from the execution cache, and
