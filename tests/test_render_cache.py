@@ -144,3 +144,22 @@ def test_the_package_is_the_one_in_use():
     import byhand
 
     assert Path(byhand.__file__).resolve().parent == pre.PACKAGE
+
+
+def test_a_linked_results_folder_is_read_through(project, tmp_path):
+    # A search's folder shared by several clones, linked into results/:
+    # a new search there, or the link gone, is a change like any other.
+    shared = tmp_path / "shared" / "search-9"
+    shared.mkdir(parents=True)
+    (shared / "test.json").write_text('{"accuracy": 0.9}')
+    (tmp_path / "results" / "search-9").symlink_to(shared)
+    (tmp_path / "results" / "dangling").symlink_to(tmp_path / "nowhere")
+    refresh(project)
+    cache = fill_cache(project)
+    assert refresh(project)
+    (shared / "test.json").write_text('{"accuracy": 0.7}')
+    assert not refresh(project)
+    assert not cache.exists()
+    fill_cache(project)
+    (tmp_path / "results" / "search-9").unlink()
+    assert not refresh(project)

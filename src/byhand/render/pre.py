@@ -72,10 +72,11 @@ def chapter_inputs(package: Path = PACKAGE) -> str:
     machine = (sys.version, platform.machine(), os.cpu_count())
     digest.update(repr((machine, packages, settings)).encode())
     for folder in (resolve_root() / CIFAR_FOLDER, cache_dir(), results_root()):
-        files = sorted(folder.rglob("*")) if folder.is_dir() else []
-        for path in files:
-            if path.is_file() and path.suffix != ".lock":
-                st = path.stat()
+        # Linked folders too (a results folder shared by several clones).
+        for where, _, names in sorted(os.walk(folder, followlinks=True)):
+            for name in sorted(n for n in names if not n.endswith(".lock")):
+                path = Path(where, name)
+                st = path.stat() if path.exists() else path.lstat()
                 digest.update(
                     f"{path}|{st.st_size}|{st.st_mtime_ns}\n".encode()
                 )
