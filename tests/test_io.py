@@ -2,6 +2,7 @@
 
 import os
 import stat
+from pathlib import Path
 
 import pytest
 
@@ -70,3 +71,23 @@ def test_a_live_writers_temporary_is_kept(tmp_path):
     atomic_write(target, first)
     assert target.read_text() == "first"
     assert [p.name for p in tmp_path.iterdir()] == ["log.txt"]
+
+
+def test_relative_settings_are_the_projects_under_quarto(
+    tmp_path, monkeypatch
+):
+    # Quarto runs the chapters' kernels in chapters/: a relative folder
+    # set where the render was started means the project's.
+    from byhand._io import cache_dir, resolve_root, results_root
+
+    monkeypatch.setenv("BYHAND_RESULTS", "saved")
+    monkeypatch.setenv("BYHAND_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("CIFAR10_ROOT", "~/cifar")
+    monkeypatch.delenv("QUARTO_PROJECT_DIR", raising=False)
+    assert results_root() == Path("saved")
+    monkeypatch.setenv("QUARTO_PROJECT_DIR", str(tmp_path / "project"))
+    assert results_root() == tmp_path / "project" / "saved"
+    assert cache_dir() == tmp_path / "cache"
+    assert resolve_root() == Path("~/cifar").expanduser()
+    monkeypatch.setenv("BYHAND_RESULTS", "")
+    assert results_root() == tmp_path / "project" / "results"

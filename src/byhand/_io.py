@@ -32,26 +32,34 @@ def project_root() -> Path:
 CIFAR_FOLDER = "cifar-10-batches-py"
 
 
+def setting(name: str) -> Path | None:
+    """The folder environment variable ``name`` names, if set.  Under
+    Quarto a relative one is taken from the project folder, where the
+    render was started (its kernels run in ``chapters/``)."""
+    value = os.environ.get(name)
+    if not value:
+        return None
+    path = Path(value).expanduser()
+    if "QUARTO_PROJECT_DIR" in os.environ and not path.is_absolute():
+        return project_root() / path
+    return path
+
+
 def resolve_root(root: str | os.PathLike | None = None) -> Path:
     """CIFAR-10's root: ``root``, else ``$CIFAR10_ROOT``, else ``data/``."""
     if root is not None:
         return Path(root).expanduser()
-    if os.environ.get("CIFAR10_ROOT"):
-        return Path(os.environ["CIFAR10_ROOT"]).expanduser()
-    return project_root() / "data"
+    return setting("CIFAR10_ROOT") or project_root() / "data"
 
 
 def cache_dir() -> Path:
     """Where computed data is kept: ``$BYHAND_CACHE`` or ``data/cache``."""
-    folder = os.environ.get("BYHAND_CACHE")
-    return Path(folder) if folder else project_root() / "data" / "cache"
+    return setting("BYHAND_CACHE") or project_root() / "data" / "cache"
 
 
 def results_root() -> Path:
     """``$BYHAND_RESULTS``, else ``results/`` in the project."""
-    if os.environ.get("BYHAND_RESULTS"):
-        return Path(os.environ["BYHAND_RESULTS"])
-    return project_root() / "results"
+    return setting("BYHAND_RESULTS") or project_root() / "results"
 
 
 def _remove(path: Path) -> None:
