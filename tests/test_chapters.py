@@ -267,3 +267,26 @@ def test_pre_render_clears_executed_and_embedded_notebooks(tmp_path):
     assert not embed.exists()
     assert all(p.read_text() == "kept" for p in kept)
     pre.clear(tmp_path)  # nothing to clear: no error
+
+
+def test_post_render_counts_the_cells_from_one():
+    # A notebook read from Quarto's execution cache counts from 2.
+    from byhand.render.notebooks import deliverable
+
+    def code(count):
+        out = nbformat.v4.new_output(
+            "execute_result", {"text/plain": "1"}, execution_count=count
+        )
+        cell = nbformat.v4.new_code_cell("1", execution_count=count)
+        cell.outputs = [out]
+        return cell
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [code(2), nbformat.v4.new_markdown_cell("text"), code(3)]
+    nb.cells.append(nbformat.v4.new_code_cell("x = 1", execution_count=5))
+    counts = [
+        (c.execution_count, [o.execution_count for o in c.outputs])
+        for c in deliverable(nb).cells
+        if c.cell_type == "code"
+    ]
+    assert counts == [(1, [1]), (2, [2]), (3, [])]

@@ -128,6 +128,14 @@ def deliverable(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     nb.nbformat, nb.nbformat_minor = 4, 5
     for i, cell in enumerate(nb.cells):  # stable ids (nbformat 4.5)
         cell["id"] = f"cell-{i}"
+    # In [1], In [2], ... as a run from the top gives; a notebook read
+    # from Quarto's execution cache starts at 2 (its setup cell's count).
+    code = [c for c in nb.cells if c.get("execution_count") is not None]
+    for count, cell in enumerate(code, start=1):
+        cell.execution_count = count
+        for output in cell.outputs:
+            if output.output_type == "execute_result":
+                output.execution_count = count
     nbformat.validate(nb)
     return nb
 
