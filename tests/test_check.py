@@ -7,6 +7,7 @@ last test renders the real project with Quarto (skipped without it).
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -56,6 +57,7 @@ REPORT = "See @tbl-b and @fig-a.\n"
 HTML = (
     '<a href="#tbl-b" class="quarto-xref">Table&nbsp;1</a> '
     '<a href="#fig-a" class="quarto-xref">Figure 1</a>'
+    '<div id="tbl-b"><figure><table><tr><td>1</td></tr></table></figure>'
 )
 PDF_TEXT = "Table 1: A table.\nFigure 1: A figure.\nSee Table 1."
 
@@ -156,6 +158,13 @@ def test_broken_pdf_is_reported(rendered, text, problem, capsys):
     assert any(problem in p for p in problems), problems
     assert co.main([str(out), "--project", str(project)]) == 1
     assert "problem:" in capsys.readouterr().out
+
+
+def test_an_empty_embedded_table_in_the_html_is_reported(rendered):
+    # Quarto 1.10 can embed a notebook's table as an empty box.
+    project, out = rendered
+    (out / "index.html").write_text(re.sub("<table>.*</table>", "", HTML))
+    assert co.check(out, project) == ["index.html: @tbl-b shows no table"]
 
 
 def test_unnumbered_reference_is_reported(rendered):

@@ -76,6 +76,8 @@ def check_report(
         if report_html is not None and number is None:
             problems.append(f"@{label} is not a numbered cross-reference")
             continue
+        if label.startswith("tbl-") and not html_has_table(report_html, label):
+            problems.append(f"index.html: @{label} shows no table")
         # Without the HTML, at least the kind must be numbered somewhere.
         want = number or f"{KIND[label[:3]]} "
         pattern = re.escape(want) + (r":" if number else r"\d+:")
@@ -84,6 +86,16 @@ def check_report(
                 f"@{label}: no caption '{want}:' in the PDF (not numbered)"
             )
     return problems
+
+
+def html_has_table(report_html: str | None, label: str) -> bool:
+    """Does the HTML's float ``label`` hold a ``<table>`` (Quarto 1.10 can
+    embed a notebook's table as an empty box)?  True without the HTML."""
+    if report_html is None:
+        return True
+    start = report_html.find(f'id="{label}"')
+    end = report_html.find("</figure>", start)
+    return start >= 0 and "<table" in report_html[start:end]
 
 
 def _context(text: str, marker: str) -> str:
