@@ -168,8 +168,8 @@ class CountingDataset(Dataset):
         return len(self.ds)
 
     def __getitem__(self, i):
-        # One index, or a batch's list of them (byhand.data.loader).
-        self.reads += len(i) if isinstance(i, list) else 1
+        # One index, or a batch's slice of them (byhand.data.loader).
+        self.reads += len(range(len(self))[i]) if isinstance(i, slice) else 1
         return self.ds[i]
 
 

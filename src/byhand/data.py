@@ -10,12 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from torch.utils.data import (
-    BatchSampler,
-    DataLoader,
-    SequentialSampler,
-    TensorDataset,
-)
+from torch.utils.data import DataLoader, TensorDataset
 
 from byhand import cifar
 from byhand._io import atomic_write, cache_dir, torch_save
@@ -258,9 +253,10 @@ def cat_car_splits(
 
 
 def loader(ds: TensorDataset, batch_size: int) -> DataLoader:
-    """``DataLoader(ds, batch_size)``'s batches, each sliced at once, not
-    collated image by image (a third faster)."""
-    batches = BatchSampler(SequentialSampler(ds), batch_size, drop_last=False)
+    """``DataLoader(ds, batch_size)``'s batches, each one slice of the
+    tensors, not collated image by image or gathered by index (faster)."""
+    n = len(ds)
+    batches = [slice(i, i + batch_size) for i in range(0, n, batch_size)]
     return DataLoader(ds, sampler=batches, batch_size=None)
 
 
