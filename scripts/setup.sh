@@ -40,16 +40,26 @@ fi
 # process would otherwise compile torch and pandas again (3 s more each).
 pip_setting() {
   local value=${!1:-}
-  [ -n "$value" ] || value=$(.venv/bin/python -m pip config get \
-    "global.$2" 2>/dev/null || true)
+  [ -n "$value" ] || value=$("$PY" -m pip config get "global.$2" \
+    2>/dev/null || true)
   echo "$value"
+}
+# .venv is made without pip (ensurepip takes 5 s); pip is added only when
+# it is needed: to install uv, or for BYHAND_PIP=1.
+venv_pip() {
+  .venv/bin/python -m pip --version >/dev/null 2>&1 \
+    || .venv/bin/python -m ensurepip -q >/dev/null
+  .venv/bin/python -m pip "$@"
 }
 install_with_uv() {
   [ "${BYHAND_PIP:-}" != 1 ] || return 1
   local uv
   uv=$(command -v uv || true)
   if [ -z "$uv" ]; then
-    .venv/bin/python -m pip install -q uv >/dev/null 2>&1 || return 1
+    # The chosen Python's pip installs uv into .venv (pip 22.3+), else
+    # .venv's own pip.
+    "$PY" -m pip --python .venv/bin/python install -q uv >/dev/null 2>&1 \
+      || venv_pip install -q uv >/dev/null 2>&1 || return 1
     uv=.venv/bin/uv
   fi
   local links
@@ -62,9 +72,9 @@ install_with_uv() {
   fi
 }
 install_with_pip() {
-  .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -r requirements.lock
-  .venv/bin/python -m pip install -q --no-deps -e .
+  venv_pip install -q --upgrade pip
+  venv_pip install -q -r requirements.lock
+  venv_pip install -q --no-deps -e .
 }
 
 venvs=${BYHAND_VENVS:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/byhand/venvs}
@@ -91,7 +101,7 @@ if [ -x .venv/bin/python ]; then
   [ "$have_py" = "$want_py" ] || rm .venv/bin/python
 fi
 # --clear: whatever was in the folder goes.
-[ -x .venv/bin/python ] || "$PY" -m venv --clear "$home"
+[ -x .venv/bin/python ] || "$PY" -m venv --clear --without-pip "$home"
 stamp=.venv/.byhand-lock
 want=$(cat requirements.lock pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
