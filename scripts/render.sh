@@ -10,7 +10,7 @@ if ! command -v quarto >/dev/null; then
   echo "Quarto not found: installing it with pip install quarto-cli"
   echo "(or install it from https://quarto.org/docs/get-started/)."
   .venv/bin/python -m pip --version >/dev/null 2>&1 \
-    || .venv/bin/python -m ensurepip -q >/dev/null
+    || .venv/bin/python -m ensurepip >/dev/null
   .venv/bin/python -m pip install -q quarto-cli
 fi
 has_latex() {

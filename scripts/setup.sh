@@ -48,7 +48,7 @@ pip_setting() {
 # it is needed: to install uv, or for BYHAND_PIP=1.
 venv_pip() {
   .venv/bin/python -m pip --version >/dev/null 2>&1 \
-    || .venv/bin/python -m ensurepip -q >/dev/null
+    || .venv/bin/python -m ensurepip >/dev/null
   .venv/bin/python -m pip "$@"
 }
 install_with_uv() {
