@@ -369,9 +369,7 @@ def _one_cell(tmp_path, outputs):
     nb = nbformat.v4.new_notebook(
         cells=[nbformat.v4.new_code_cell("plot()", outputs=outputs)]
     )
-    path = tmp_path / "chapter.ipynb"
-    nbformat.write(nb, path)
-    return co.check_chapter_outputs(qmd, path)
+    return co.chapter_outputs(nb, qmd, "chapter.ipynb")
 
 
 def test_each_output_check_fires(tmp_path):

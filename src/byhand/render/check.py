@@ -1,11 +1,9 @@
 """Check the rendered deliverables as a grader opens them.
 
-``python -m byhand.render.check _output`` (the end of
-``scripts/render.sh``) prints every problem and exits 1 if there is
-any: raw Quarto markup in the PDF, a cited figure or table without its
-numbered caption, a notebook that is not valid nbformat 4 or lacks the
-python3 kernelspec, carries a machine path, misses a cell's output or
-keeps Quarto references, and a stale or incomplete hand-in.
+``python -m byhand.render.check _output`` prints every problem (raw
+Quarto markup or an unnumbered cited float in the PDF, a notebook that
+is invalid, lacks an output or carries a machine path, a stale hand-in)
+and exits 1 if there is any.
 """
 
 from __future__ import annotations
@@ -103,8 +101,11 @@ def _context(text: str, marker: str) -> str:
     return repr(text[max(0, i - 30) : i + 50])
 
 
-def check_notebook_file(path: Path, machine_paths: Sequence[str]) -> list:
-    """Valid nbformat 4, a python3 kernelspec, no path of this machine."""
+def check_notebook(
+    path: Path, qmd: Path, machine_paths: Sequence[str]
+) -> list[str]:
+    """Valid nbformat 4, a python3 kernelspec, no path of this machine,
+    no Quarto markup left, every output of the chapter ``qmd``."""
     if not path.is_file():
         return [f"{path.name}: missing"]
     problems: list[str] = []
@@ -128,9 +129,8 @@ def check_notebook_file(path: Path, machine_paths: Sequence[str]) -> list:
     refs = re.findall(
         r"@(?:fig|tbl|eq)-[\w-]+|\{#\w+-[\w-]+\}", "\n".join(markdown)
     )
-    return problems + [
-        f"{path.name}: unresolved Quarto markup {r}" for r in refs
-    ]
+    problems += [f"{path.name}: unresolved Quarto markup {r}" for r in refs]
+    return problems + chapter_outputs(nb, qmd, path.name)
 
 
 def cell_options(source: str) -> dict[str, str]:
@@ -164,13 +164,10 @@ def shows_output(source: str) -> bool:
     )
 
 
-def check_chapter_outputs(qmd: Path, nb_path: Path) -> list[str]:
+def chapter_outputs(
+    nb: nbformat.NotebookNode, qmd: Path, name: str
+) -> list[str]:
     """Every chapter cell that shows output has it, in its rich form."""
-    try:
-        nb = nbformat.reads(nb_path.read_text(encoding="utf-8"), 4)
-        nbformat.validate(nb)
-    except Exception:
-        return []  # reported by check_notebook_file
     problems: list[str] = []
     text = read_text(qmd, problems)
     if text is None:
@@ -178,7 +175,6 @@ def check_chapter_outputs(qmd: Path, nb_path: Path) -> list[str]:
     chapter = jupytext.reads(text, fmt="Rmd")
     sources = [c.source for c in chapter.cells if c.cell_type == "code"]
     cells = [c for c in nb.cells if c.cell_type == "code"]
-    name = nb_path.name
     if len(cells) != len(sources):
         return [
             f"{name}: {len(cells)} code cells, the chapter has {len(sources)}"
@@ -257,11 +253,8 @@ def check(output: Path, project: Path) -> list[str]:
     # expanduser, unlike Path.home, does not raise when HOME is unset.
     machine = [str(project.resolve()), os.path.expanduser("~")]
     for name in NOTEBOOKS:
-        nb_path = output / f"{name}.ipynb"
-        problems += check_notebook_file(nb_path, machine)
-        problems += check_chapter_outputs(
-            project / "chapters" / f"{name}.qmd", nb_path
-        )
+        qmd = project / "chapters" / f"{name}.qmd"
+        problems += check_notebook(output / f"{name}.ipynb", qmd, machine)
     return problems + handin.check_handin(output, project)
 
 

@@ -1,17 +1,10 @@
-"""Quarto's pre-render step: nothing executed by an earlier render stays,
-unless it is sure to be what this render would compute.
+"""Quarto's pre-render step: nothing an earlier render executed stays
+unless it is what this render would compute.
 
-It deletes the executed notebooks Quarto keeps (``keep-ipynb: true``
-writes ``chapters/<name>.quarto_ipynb``, or ``..._1`` beside an old one)
-and stamps the start time, so the post-render step takes only this
-render's; and ``.quarto/embed/``, whose notebooks Quarto 1.10 reuses in
-a later render however stale (a new search's report would show the old
-tables and figures).
-
-The chapters run through Quarto's execution cache (``cache: true``,
-jupyter-cache), which reuses a notebook whose code cells are unchanged.
-Their outputs also depend on the package, the libraries, the settings,
-the data and the results: the cache is emptied whenever
+It deletes the executed notebooks Quarto keeps (``chapters/*.quarto_ipynb*``)
+and ``.quarto/embed/`` (Quarto 1.10 reuses those however stale), stamps
+the start time for the post-render step, and empties the chapters'
+execution cache (jupyter-cache, keyed on code cells alone) whenever
 `chapter_inputs` differs from the one of the render that filled it.
 """
 
@@ -83,13 +76,6 @@ def chapter_inputs(package: Path = PACKAGE) -> str:
     return digest.hexdigest()
 
 
-def execution_cache(project: Path) -> Path:
-    """jupyter-cache's folder for the chapters (``$JUPYTERCACHE`` is its
-    own setting, relative to the notebook's folder)."""
-    name = os.environ.get("JUPYTERCACHE", ".jupyter_cache")
-    return project / "chapters" / name
-
-
 def refresh_cache(project: Path, package: Path = PACKAGE) -> bool:
     """Empty the chapters' execution cache unless its inputs are this
     render's; True when it was kept."""
@@ -97,7 +83,9 @@ def refresh_cache(project: Path, package: Path = PACKAGE) -> bool:
     stamp = project / INPUTS
     if stamp.is_file() and stamp.read_text() == now:
         return True
-    shutil.rmtree(execution_cache(project), ignore_errors=True)
+    # jupyter-cache's folder, relative to the chapters' ($JUPYTERCACHE)
+    cache = os.environ.get("JUPYTERCACHE", ".jupyter_cache")
+    shutil.rmtree(project / "chapters" / cache, ignore_errors=True)
     atomic_write_text(stamp, now)
     return False
 

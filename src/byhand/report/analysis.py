@@ -23,17 +23,15 @@ def cifar_class_counts(raw: CIFAR10) -> pd.DataFrame:
 
 def split_class_counts(splits: CatCarSplits) -> pd.DataFrame:
     """Images per class in each split, with the share of each class."""
-    rows = {}
-    for name in SPLITS:
-        y = getattr(splits, name).tensors[1]
-        counts = torch.bincount(y, minlength=len(splits.classes))
-        rows[name] = counts.tolist()
-    table = pd.DataFrame(rows, index=pd.Index(splits.classes))
+    n = len(splits.classes)
+    counts = {
+        s: torch.bincount(getattr(splits, s).tensors[1], minlength=n).tolist()
+        for s in SPLITS
+    }
+    table = pd.DataFrame(counts, index=pd.Index(splits.classes))
     table.loc["total"] = table.sum()
-    for name in SPLITS:
-        table[f"{name} %"] = (
-            100 * table[name] / table.loc["total", name]
-        ).round(1)
+    shares = 100 * table[list(SPLITS)] / table.loc["total", list(SPLITS)]
+    table = table.join(shares.round(1).add_suffix(" %"))
     return table.rename_axis(columns="class")  # one header row
 
 

@@ -1,7 +1,5 @@
-"""Figures for the chapters and the report; each returns a Figure.
-
-Every figure has a title, labelled axes and says which split it shows.
-"""
+"""Figures for the chapters and the report; each returns a Figure with
+a title, labelled axes and the split it shows."""
 
 from __future__ import annotations
 
@@ -176,16 +174,13 @@ def val_accuracy_heatmap(result: SearchResult) -> Figure:
         aspect="auto",
     )
     for i, j in np.ndindex(table.shape):
-        v, is_div = table.iat[i, j], diverged.iat[i, j]
-        if is_div:
-            text, colour = "diverged", "red"
-        elif v != v:  # NaN: this combination was not trained
+        v, bold = table.iat[i, j], diverged.iat[i, j]
+        if v != v and not bold:  # NaN: this combination was not trained
             continue
-        else:
-            text, colour = f"{v:.3f}", "white" if v < 0.7 else "black"
-        bold = "bold" if is_div else None
+        text = "diverged" if bold else f"{v:.3f}"
+        colour = "red" if bold else "white" if v < 0.7 else "black"
         ax.text(j, i, text, ha="center", va="center", fontsize=9,
-                color=colour, fontweight=bold)  # fmt: skip
+                color=colour, fontweight="bold" if bold else None)  # fmt: skip
     ax.set_xticks(range(table.shape[1]), table.columns, fontsize=8)
     ax.set_yticks(range(table.shape[0]), [f"{v:g}" for v in table.index])
     ax.set(

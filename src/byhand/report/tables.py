@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from itertools import zip_longest
 
+import numpy as np
 import pandas as pd
 from torch import nn
 
@@ -40,15 +41,7 @@ def results_table(result: SearchResult) -> pd.DataFrame:
     the seeds (``top``) and the selected."""
     runs = result.grid_runs().set_index("run")
     chosen = result.selected_row()["config"]
-    top = set(result.runs.loc[result.runs["stage"] != "grid", "config"])
-
-    def status(row: pd.Series) -> str:
-        if row["config"] == chosen:
-            return "SELECTED"
-        if row["config"] in top:
-            return "top"
-        return "diverged" if row["diverged"] else "trained"
-
+    top = result.runs.loc[result.runs["stage"] != "grid", "config"]
     names = ["lr", "mom.", "wd", "train acc.", "val. acc.", "val. loss"]
     settings = runs[["lr", "momentum", "weight_decay"]].map(_num, fmt="g")
     scores = runs[["train_acc", "val_acc", "val_loss"]].map(_num)
@@ -58,7 +51,11 @@ def results_table(result: SearchResult) -> pd.DataFrame:
         ("yes" if i else "NO") if c else "–"
         for i, c in zip(runs["identical"], runs["checked"], strict=True)
     ]
-    table["status"] = [status(r) for _, r in runs.iterrows()]
+    table["status"] = np.select(
+        [runs["config"] == chosen, runs["config"].isin(top), runs["diverged"]],
+        ["SELECTED", "top", "diverged"],
+        "trained",
+    )
     return label_rows(table)
 
 
