@@ -290,3 +290,22 @@ def test_post_render_counts_the_cells_from_one():
         if c.cell_type == "code"
     ]
     assert counts == [(1, [1]), (2, [2]), (3, [])]
+
+
+def test_post_render_of_one_file_leaves_the_deliverables(
+    tmp_path, monkeypatch
+):
+    # `quarto render report.qmd` or `quarto preview`: no chapter was
+    # executed by this render, and that is no error.
+    main = _collect()["main"]
+    out = tmp_path / "_output"
+    (out / "chapters").mkdir(parents=True)
+    (out / "backpropagation.ipynb").write_text("earlier render")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("QUARTO_PROJECT_OUTPUT_DIR", str(out))
+    monkeypatch.delenv("QUARTO_PROJECT_RENDER_ALL", raising=False)
+    main()
+    assert (out / "backpropagation.ipynb").read_text() == "earlier render"
+    monkeypatch.setenv("QUARTO_PROJECT_RENDER_ALL", "1")  # the whole project
+    with pytest.raises(SystemExit, match="no executed notebook"):
+        main()

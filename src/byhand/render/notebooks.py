@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import sys
 from pathlib import Path
 
 import nbformat
@@ -155,9 +154,14 @@ def collect(project: Path, out: Path, since: float) -> list[Path]:
 def main() -> None:
     """Quarto's post-render step: write this render's notebooks."""
     out = Path(os.environ.get("QUARTO_PROJECT_OUTPUT_DIR", "_output"))
-    if not (out / "chapters").exists():
-        # A render of a single file (e.g. quarto preview): nothing to do.
-        sys.exit(0)
+    if os.environ.get("QUARTO_PROJECT_RENDER_ALL") != "1":
+        # One file (`quarto render report.qmd`, `quarto preview`): its
+        # chapters were not all executed, so the deliverables stay.
+        print(
+            "post-render: one file rendered; `quarto render` builds the "
+            "notebooks and the hand-in"
+        )
+        return
     since = float(STAMP.read_text()) if STAMP.exists() else 0.0
     for path in collect(Path.cwd(), out, since):
         print(f"post-render: wrote {path}")
