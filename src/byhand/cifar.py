@@ -205,28 +205,21 @@ def load_cifar10(
 ) -> CIFAR10:
     """Read (downloading if allowed and needed) and validate CIFAR-10."""
     root, _, official = locate(root, download)
-    return _read(root, official)
+    train = read_batches(root, TRAIN_FILES)
+    return CIFAR10(*train, *read_batches(root, TEST_FILES), official=official)
 
 
-def check_meta(folder: Path) -> None:
-    """A DataError unless ``batches.meta`` names CIFAR-10's ten classes."""
-    names = _unpickle(folder / META_FILE).get("label_names")
-    if names != CIFAR_CLASSES:
-        raise DataError(
-            f"{folder / META_FILE} is not CIFAR-10's: label_names are {names}"
-        )
-
-
-def _read(root: Path, official: bool) -> CIFAR10:
-    """Unpickle and check the batches that `locate` found."""
+def read_batches(
+    root: Path, names: list[str]
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The images and labels of the batch files ``names``, concatenated;
+    a DataError unless ``batches.meta`` names CIFAR-10's ten classes."""
     folder = root / FOLDER
-    check_meta(folder)
-    train = [load_batch(folder / n) for n in TRAIN_FILES]
-    test = load_batch(folder / TEST_FILES[0])
-    return CIFAR10(
-        train_images=torch.cat([x for x, _ in train]),
-        train_labels=torch.cat([y for _, y in train]),
-        test_images=test[0],
-        test_labels=test[1],
-        official=official,
-    )
+    classes = _unpickle(folder / META_FILE).get("label_names")
+    if classes != CIFAR_CLASSES:
+        raise DataError(
+            f"{folder / META_FILE} is not CIFAR-10's: label_names are "
+            f"{classes}"
+        )
+    images, labels = zip(*(load_batch(folder / n) for n in names), strict=True)
+    return torch.cat(images), torch.cat(labels)

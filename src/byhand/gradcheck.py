@@ -11,7 +11,7 @@ import pandas as pd
 import torch
 
 from byhand.backprop import backpropagation, mse_loss
-from byhand.cifar import FOLDER, TRAIN_FILES, check_meta, load_batch, locate
+from byhand.cifar import TRAIN_FILES, locate, read_batches
 
 Backprop = Callable[[Any, torch.Tensor, torch.Tensor], None]
 
@@ -193,9 +193,7 @@ def grayscale_crops(
     """The first ``n`` training images as grayscale centre crops on [0, 1]
     and one-hot targets (n, 10): a stand-in for the course's five 24x24
     MNIST crops, for a ``[576, 16, 10]`` net."""
-    folder = locate(root, download)[0] / FOLDER
-    check_meta(folder)
-    images, labels = load_batch(folder / TRAIN_FILES[0])
+    images, labels = read_batches(locate(root, download)[0], TRAIN_FILES[:1])
     # torchvision's rgb_to_grayscale and center_crop, operation for
     # operation (a test compares), without importing torchvision (1.7 s).
     r, g, b = images[:n].unbind(dim=-3)
