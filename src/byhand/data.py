@@ -140,13 +140,10 @@ def stratified_split(
     return torch.cat(train_idx).sort().values, torch.cat(val_idx).sort().values
 
 
-def _check_splits(
-    images: dict[str, torch.Tensor],
-    labels: dict[str, torch.Tensor],
-    val_fraction: float,
+def _check_classes(
+    labels: dict[str, torch.Tensor], val_fraction: float
 ) -> None:
-    """Raise `DataError` unless every split holds both classes and
-    varies in every channel (a constant one would standardize to NaN)."""
+    """Raise `DataError` unless every split holds both classes."""
     for split, y in labels.items():
         for label, name in enumerate(CLASSES):
             if (y == label).any():
@@ -158,32 +155,31 @@ def _check_splits(
                 "none there; use a val_fraction that leaves some in both "
                 "splits, or more images"
             )
-    for split, x in images.items():
-        std = x.to(torch.float64).std(dim=(0, 2, 3))
-        flat = [c for c, s in zip("RGB", std.tolist(), strict=True) if s == 0]
-        if flat:
-            raise DataError(
-                f"the {SPLIT_NAMES[split]} split is constant in channel "
-                f"{', '.join(flat)} (standard deviation 0): its images "
-                "carry nothing to learn and cannot be standardized; point "
-                "CIFAR10_ROOT (or --root) at real CIFAR-10 images"
-            )
 
 
 def _standardized(
     images: dict[str, torch.Tensor],
     labels: dict[str, torch.Tensor],
-    dtype: torch.dtype,
 ) -> tuple[dict[str, TensorDataset], torch.Tensor, torch.Tensor]:
-    """Each split standardized per channel with the training split's
-    mean and std; `DataError` if a NaN or inf would reach training."""
-    train01 = images["train"].to(torch.float64) / 255
-    mean = train01.mean(dim=(0, 2, 3))
-    std = train01.std(dim=(0, 2, 3))
+    """Each split standardized per channel with the training split's mean
+    and std, in the default dtype (section 3.3); `DataError` if a split is
+    constant in a channel (nothing to learn) or NaN would reach training."""
+    x01 = {k: x.to(torch.float64) / 255 for k, x in images.items()}
+    mean = x01["train"].mean(dim=(0, 2, 3))
+    std = x01["train"].std(dim=(0, 2, 3))
     sets = {}
-    for k, x in images.items():
-        x01 = x.to(torch.float64) / 255
-        z = ((x01 - mean[:, None, None]) / std[:, None, None]).to(dtype)
+    for k, x in x01.items():
+        own = x.std(dim=(0, 2, 3)).tolist()
+        flat = [c for c, s in zip("RGB", own, strict=True) if s == 0]
+        if flat:
+            raise DataError(
+                f"the {SPLIT_NAMES[k]} split is constant in channel "
+                f"{', '.join(flat)} (standard deviation 0): its images "
+                "carry nothing to learn and cannot be standardized; point "
+                "CIFAR10_ROOT (or --root) at real CIFAR-10 images"
+            )
+        z = (x - mean[:, None, None]) / std[:, None, None]
+        z = z.to(torch.get_default_dtype())
         if not torch.isfinite(z).all():
             raise DataError(
                 f"the {SPLIT_NAMES[k]} split holds NaN or infinite values "
@@ -201,12 +197,11 @@ def cat_car_splits(
     val_fraction: float = 0.1,
     seed: int = 42,
     download: bool = True,
-    dtype: torch.dtype | None = None,
     cache: str | os.PathLike | None = None,
 ) -> CatCarSplits:
     """Task 1: resize to ``size``, keep cat and car, split off a stratified
     ``val_fraction`` of the official training set for validation, and
-    standardize with the training split's statistics, in ``dtype``."""
+    standardize with the training split's statistics."""
     folder = Path(cache) if cache is not None else cache_dir()
     root, checksum, _ = cifar.locate(root, download)
     small = _cat_car_resized(root, checksum, size, folder)
@@ -216,9 +211,8 @@ def cat_car_splits(
             "test": ("test", slice(None))}  # fmt: skip
     images = {k: small[f"x_{p}"][i] for k, (p, i) in rows.items()}
     labels = {k: small[f"y_{p}"][i] for k, (p, i) in rows.items()}
-    _check_splits(images, labels, val_fraction)
-    dtype = dtype or torch.get_default_dtype()
-    sets, mean, std = _standardized(images, labels, dtype)
+    _check_classes(labels, val_fraction)
+    sets, mean, std = _standardized(images, labels)
     return CatCarSplits(
         **sets,
         classes=list(CLASSES),
