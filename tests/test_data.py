@@ -192,7 +192,7 @@ def test_training_statistics_are_the_training_splits(cifar_root):
 def test_empty_validation_split_is_a_clear_error(cifar_root):
     # 20 images per class: 1 % of them rounds to no validation image.
     with pytest.raises(
-        data.DataError, match="the validation split has no .car. images"
+        data.DataError, match="the validation split has no 'car' images"
     ):
         splits_quietly(cifar_root, val_fraction=0.01)
 
