@@ -132,15 +132,15 @@ def train_manual_update(
     train_loader: DataLoader,
     weight_decay: float = 0.0,
     momentum: float = 0.0,
+    dampening: float = 0.0,
+    nesterov: bool = False,
     **options: Any,
 ) -> History:
     """`train` with `ManualSGD` (tasks 4-7): identical to torch.optim.SGD
-    with the same hyperparameters.  ``options`` ``dampening`` and
-    ``nesterov`` go to `ManualSGD`, the others to `train`."""
-    sgd = {
-        k: options.pop(k) for k in ("dampening", "nesterov") if k in options
-    }
-    update = ManualSGD(model.parameters(), lr, weight_decay, momentum, **sgd)
+    with the same hyperparameters; ``options`` go to `train`."""
+    update = ManualSGD(
+        model.parameters(), lr, weight_decay, momentum, dampening, nesterov
+    )
     return train(n_epochs, update, model, loss_fn, train_loader, **options)
 
 
