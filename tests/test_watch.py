@@ -42,8 +42,7 @@ def test_divergence_is_reported_not_raised():
         hist = train_manual_update(
             5, 1e200, model, nn.CrossEntropyLoss(), loader, progress=False
         )
-    assert hist.diverged and hist.diverged_at[0] <= 5
-    assert len(hist.losses) < 5
+    assert hist.diverged and len(hist.losses) < 5
     # A later run in the same process is not poisoned.
     torch.manual_seed(0)
     ok = train_manual_update(

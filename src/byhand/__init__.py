@@ -8,14 +8,7 @@ does not pay for importing PyTorch.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:  # for type checkers and editors; at run time: lazily
-    from byhand.backprop import backpropagation, mse_loss
-    from byhand.data import cat_car_splits
-    from byhand.network import MyMLP, MyNet
-    from byhand.search import run_search
-    from byhand.training import train, train_manual_update
+from typing import Any
 
 # Each public name and the module that defines it.
 _HOME = {
@@ -28,16 +21,7 @@ _HOME = {
     "train": "byhand.training",
     "train_manual_update": "byhand.training",
 }
-__all__ = [
-    "MyMLP",
-    "MyNet",
-    "backpropagation",
-    "cat_car_splits",
-    "mse_loss",
-    "run_search",
-    "train",
-    "train_manual_update",
-]
+__all__ = sorted(_HOME)
 __version__ = "0.1.0"
 
 

@@ -12,8 +12,8 @@ import fcntl
 import glob
 import io
 import os
+import secrets
 import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -87,20 +87,16 @@ def _atomic(path: Path, fill: Callable[[Path], None], folder: bool) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale(path)
-    names = (".tmp", f".{path.name}.", path.parent)
+    # Made as a plain open or mkdir would, so its mode follows the umask.
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     if folder:
-        tmp = Path(tempfile.mkdtemp(*names))
-        fd = os.open(tmp, os.O_RDONLY)
+        tmp.mkdir()
     else:
-        fd, name = tempfile.mkstemp(*names)
-        tmp = Path(name)
+        tmp.touch(exist_ok=False)
+    fd = os.open(tmp, os.O_RDONLY)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         fill(tmp)
-        # The mode a plain create would give (not mkstemp's 0600).
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, (0o777 if folder else 0o666) & ~mask)
         if folder and path.exists():  # cannot be renamed over a full one
             old = path.with_name(f".{path.name}.old.tmp")
             _remove(old)

@@ -43,15 +43,6 @@ def _check_inputs(
         )
 
 
-def _df(model: Any, l: int) -> torch.Tensor:
-    """f'^[l](z^[l]); from a^[l] when the derivative offers it (cheaper)."""
-    df = model.df[l]
-    from_output = getattr(df, "from_output", None)
-    if from_output is not None:
-        return from_output(model.a[l])
-    return df(model.z[l])
-
-
 def backpropagation(
     model: Any, y_true: torch.Tensor, y_pred: torch.Tensor
 ) -> None:
@@ -68,13 +59,13 @@ def backpropagation(
         # Eq. (5): delta^[L] = e'(y_hat) * f'^[L](z^[L]) with
         # e' = -2 (y - y_hat); the 1/m averages over the batch (m = 1 in
         # the course).  Rows are samples, columns neurons: (m, n_L).
-        delta = -2 * (y_true - y_pred) / m * _df(model, L)
+        delta = -2 * (y_true - y_pred) / m * model.df[L](model.z[L])
         for l in range(L, 0, -1):
             if l < L:
                 # Eq. (6): delta_i^[l] = (sum_k delta_k^[l+1] w_ki^[l+1])
                 # * f'^[l](z_i^[l]); the sum over k is a matrix product.
                 w_next = model.fc[str(l + 1)].weight
-                delta = (delta @ w_next) * _df(model, l)
+                delta = (delta @ w_next) * model.df[l](model.z[l])
             # Eq. (4): dL/dw_ij^[l] = delta_i^[l] a_j^[l-1], summed over the
             # batch: (n_l, m) @ (m, n_{l-1}) has the weight's shape.
             model.dL_dw[l] = delta.T @ model.a[l - 1]

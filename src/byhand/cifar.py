@@ -70,18 +70,15 @@ class _BatchUnpickler(pickle.Unpickler):
         return super().find_class(module, name)
 
 
-def _unpickle(path: Path) -> dict:
+def _unpickle(path: Path) -> Any:
     try:
         with open(path, "rb") as f:
-            obj = _BatchUnpickler(f, encoding="latin1").load()
+            return _BatchUnpickler(f, encoding="latin1").load()
     except Exception as err:
         raise DataError(
             f"{path} is not a valid CIFAR-10 batch ({err}); delete the "
             "folder and download again, or point CIFAR10_ROOT at a good copy"
         ) from err
-    if not isinstance(obj, dict):
-        raise DataError(f"{path} is not a valid CIFAR-10 batch: not a dict")
-    return obj
 
 
 def load_batch(path: Path) -> tuple[torch.Tensor, torch.Tensor]:
@@ -92,8 +89,8 @@ def load_batch(path: Path) -> tuple[torch.Tensor, torch.Tensor]:
     def bad(why: str) -> DataError:
         return DataError(f"{path} is not a valid CIFAR-10 batch: {why}")
 
-    if "data" not in obj or "labels" not in obj:
-        raise bad(f"keys 'data' and 'labels' expected, found {sorted(obj)}")
+    if not isinstance(obj, dict) or not {"data", "labels"} <= obj.keys():
+        raise bad("not a dict with the keys 'data' and 'labels'")
     data, labels = obj["data"], obj["labels"]
     if not isinstance(data, np.ndarray) or data.dtype != np.uint8:
         raise bad(
@@ -205,28 +202,21 @@ def load_cifar10(
 ) -> CIFAR10:
     """Read (downloading if allowed and needed) and validate CIFAR-10."""
     root, _, official = locate(root, download)
-    return _read(root, official)
+    train = read_batches(root, TRAIN_FILES)
+    return CIFAR10(*train, *read_batches(root, TEST_FILES), official=official)
 
 
-def check_meta(folder: Path) -> None:
-    """A DataError unless ``batches.meta`` names CIFAR-10's ten classes."""
-    names = _unpickle(folder / META_FILE).get("label_names")
-    if names != CIFAR_CLASSES:
-        raise DataError(
-            f"{folder / META_FILE} is not CIFAR-10's: label_names are {names}"
-        )
-
-
-def _read(root: Path, official: bool) -> CIFAR10:
-    """Unpickle and check the batches that `locate` found."""
+def read_batches(
+    root: Path, names: list[str]
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The images and labels of the batch files ``names``, concatenated;
+    a DataError unless ``batches.meta`` names CIFAR-10's ten classes."""
     folder = root / FOLDER
-    check_meta(folder)
-    train = [load_batch(folder / n) for n in TRAIN_FILES]
-    test = load_batch(folder / TEST_FILES[0])
-    return CIFAR10(
-        train_images=torch.cat([x for x, _ in train]),
-        train_labels=torch.cat([y for _, y in train]),
-        test_images=test[0],
-        test_labels=test[1],
-        official=official,
-    )
+    meta = _unpickle(folder / META_FILE)
+    if not isinstance(meta, dict) or meta.get("label_names") != CIFAR_CLASSES:
+        raise DataError(
+            f"{folder / META_FILE} is not CIFAR-10's: its label_names are "
+            f"not {', '.join(CIFAR_CLASSES)}"
+        )
+    images, labels = zip(*(load_batch(folder / n) for n in names), strict=True)
+    return torch.cat(images), torch.cat(labels)

@@ -52,7 +52,7 @@ class CatCarSplits:
 
 
 def _cat_car_resized(
-    root: Path, checksum: str, official: bool, size: int, cache: Path
+    root: Path, checksum: str, size: int, cache: Path
 ) -> dict:
     """Cats and cars of both official sets, resized, as uint8 tensors;
     computed once per source (keyed by its checksum), kept in ``cache``."""
@@ -64,15 +64,15 @@ def _cat_car_resized(
             return small
         except Exception as err:
             warnings.warn(
-                f"cache file {path} is corrupt ({err}); rebuilding it",
+                f"cache file {path} is corrupt ({err!r}); rebuilding it",
                 stacklevel=3,
             )
-    raw = cifar._read(root, official)
     small = {"checksum": checksum}
-    for part, images, labels in (
-        ("train", raw.train_images, raw.train_labels),
-        ("test", raw.test_images, raw.test_labels),
+    for part, files in (
+        ("train", cifar.TRAIN_FILES),
+        ("test", cifar.TEST_FILES),
     ):
+        images, labels = cifar.read_batches(root, files)
         # Resize every image (task 1's order), then keep our two classes.
         pos = torch.isin(labels, torch.tensor(CIFAR_IDS)).nonzero().flatten()
         small[f"x_{part}"] = resize(images, size)[pos].contiguous()
@@ -92,31 +92,18 @@ def _cat_car_resized(
     return small
 
 
-def _check_cache(small: object, checksum: str, size: int) -> None:
-    """Raise ValueError unless ``small`` is what `_cat_car_resized` saves."""
-    keys = {f"{k}_{p}" for k in ("x", "y", "pos") for p in ("train", "test")}
-    keys.add("checksum")
-    if not isinstance(small, dict) or set(small) != keys:
-        raise ValueError(f"not a dict with the keys {sorted(keys)}")
+def _check_cache(small: dict, checksum: str, size: int) -> None:
+    """Raise unless ``small`` is what `_cat_car_resized` saves."""
     if small["checksum"] != checksum:
         raise ValueError("made from other source files")
     for part in ("train", "test"):
         x, y, pos = (small[f"{k}_{part}"] for k in ("x", "y", "pos"))
         if x.dtype != torch.uint8 or x.shape[1:] != (3, size, size):
-            raise ValueError(
-                f"{part} images are {x.dtype} {tuple(x.shape)}, not uint8 "
-                f"(n, 3, {size}, {size})"
-            )
+            raise ValueError(f"{part} images are {x.dtype} {tuple(x.shape)}")
         if not len(x) == len(y) == len(pos):
             raise ValueError(f"{part} images, labels and positions differ")
         if y.dtype != torch.int64 or set(y.unique().tolist()) != {0, 1}:
             raise ValueError(f"{part} labels are not 0 and 1")
-
-
-def _missing_class(labels: torch.Tensor) -> int | None:
-    """The first of our labels (0 car, 1 cat) absent from ``labels``."""
-    absent = (c for c in range(len(CLASSES)) if not (labels == c).any())
-    return next(absent, None)
 
 
 def _check_source_classes(root: Path, small: dict) -> None:
@@ -125,21 +112,21 @@ def _check_source_classes(root: Path, small: dict) -> None:
         ("training and validation splits have", "y_train", "data_batch_1-5"),
         ("test split has", "y_test", cifar.TEST_FILES[0]),
     ):
-        label = _missing_class(small[key])
-        if label is not None:
-            raise DataError(
-                f"the {part} no {CLASSES[label]!r} images: the CIFAR-10 copy "
-                f"in {root} lacks {cifar.CIFAR_CLASSES[CIFAR_IDS[label]]} "
-                f"images in {cifar.FOLDER}/{files}; point CIFAR10_ROOT (or "
-                "--root) at a complete copy"
-            )
+        for label, name in enumerate(CLASSES):
+            if not (small[key] == label).any():
+                raise DataError(
+                    f"the {part} no {name!r} images: the CIFAR-10 copy in "
+                    f"{root} lacks {cifar.CIFAR_CLASSES[CIFAR_IDS[label]]} "
+                    f"images in {cifar.FOLDER}/{files}; point CIFAR10_ROOT "
+                    "(or --root) at a complete copy"
+                )
 
 
 def stratified_split(
     labels: torch.Tensor, val_fraction: float, seed: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Sorted indices (train, val), each class split in the same
-    proportion, drawn with ``seed``; `DataError` if a split is empty."""
+    proportion, drawn with ``seed`` (`_check_splits` refuses an empty one)."""
     if not 0 < val_fraction < 1:
         raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction}")
     g = torch.Generator().manual_seed(seed)
@@ -150,29 +137,17 @@ def stratified_split(
         n_val = round(len(idx) * val_fraction)
         val_idx.append(idx[:n_val])
         train_idx.append(idx[n_val:])
-    train = torch.sort(torch.cat(train_idx)).values
-    val = torch.sort(torch.cat(val_idx)).values
-    if len(val) == 0 or len(train) == 0:
-        empty = "validation" if len(val) == 0 else "training"
-        raise DataError(
-            f"val_fraction={val_fraction} of {len(labels)} training "
-            f"images leaves the {empty} split empty; use a val_fraction "
-            "that keeps both splits non-empty"
-        )
-    return train, val
+    return torch.cat(train_idx).sort().values, torch.cat(val_idx).sort().values
 
 
-def _check_splits(
-    images: dict[str, torch.Tensor],
-    labels: dict[str, torch.Tensor],
-    val_fraction: float,
+def _check_classes(
+    labels: dict[str, torch.Tensor], val_fraction: float
 ) -> None:
-    """Raise `DataError` unless every split holds both classes and
-    varies in every channel (a constant one would standardize to NaN)."""
+    """Raise `DataError` unless every split holds both classes."""
     for split, y in labels.items():
-        label = _missing_class(y)
-        if label is not None:
-            name = CLASSES[label]
+        for label, name in enumerate(CLASSES):
+            if (y == label).any():
+                continue
             n = sum(int((labels[k] == label).sum()) for k in ("train", "val"))
             raise DataError(
                 f"the {SPLIT_NAMES[split]} split has no {name!r} images: "
@@ -180,32 +155,31 @@ def _check_splits(
                 "none there; use a val_fraction that leaves some in both "
                 "splits, or more images"
             )
-    for split, x in images.items():
-        std = x.to(torch.float64).std(dim=(0, 2, 3))
-        flat = [c for c, s in zip("RGB", std.tolist(), strict=True) if s == 0]
-        if flat:
-            raise DataError(
-                f"the {SPLIT_NAMES[split]} split is constant in channel "
-                f"{', '.join(flat)} (standard deviation 0): its images "
-                "carry nothing to learn and cannot be standardized; point "
-                "CIFAR10_ROOT (or --root) at real CIFAR-10 images"
-            )
 
 
 def _standardized(
     images: dict[str, torch.Tensor],
     labels: dict[str, torch.Tensor],
-    dtype: torch.dtype,
 ) -> tuple[dict[str, TensorDataset], torch.Tensor, torch.Tensor]:
-    """Each split standardized per channel with the training split's
-    mean and std; `DataError` if a NaN or inf would reach training."""
-    train01 = images["train"].to(torch.float64) / 255
-    mean = train01.mean(dim=(0, 2, 3))
-    std = train01.std(dim=(0, 2, 3))
+    """Each split standardized per channel with the training split's mean
+    and std, in the default dtype (section 3.3); `DataError` if a split is
+    constant in a channel (nothing to learn) or NaN would reach training."""
+    x01 = {k: x.to(torch.float64) / 255 for k, x in images.items()}
+    mean = x01["train"].mean(dim=(0, 2, 3))
+    std = x01["train"].std(dim=(0, 2, 3))
     sets = {}
-    for k, x in images.items():
-        x01 = x.to(torch.float64) / 255
-        z = ((x01 - mean[:, None, None]) / std[:, None, None]).to(dtype)
+    for k, x in x01.items():
+        own = x.std(dim=(0, 2, 3)).tolist()
+        flat = [c for c, s in zip("RGB", own, strict=True) if s == 0]
+        if flat:
+            raise DataError(
+                f"the {SPLIT_NAMES[k]} split is constant in channel "
+                f"{', '.join(flat)} (standard deviation 0): its images "
+                "carry nothing to learn and cannot be standardized; point "
+                "CIFAR10_ROOT (or --root) at real CIFAR-10 images"
+            )
+        z = (x - mean[:, None, None]) / std[:, None, None]
+        z = z.to(torch.get_default_dtype())
         if not torch.isfinite(z).all():
             raise DataError(
                 f"the {SPLIT_NAMES[k]} split holds NaN or infinite values "
@@ -223,23 +197,22 @@ def cat_car_splits(
     val_fraction: float = 0.1,
     seed: int = 42,
     download: bool = True,
-    dtype: torch.dtype | None = None,
     cache: str | os.PathLike | None = None,
 ) -> CatCarSplits:
     """Task 1: resize to ``size``, keep cat and car, split off a stratified
     ``val_fraction`` of the official training set for validation, and
-    standardize with the training split's statistics, in ``dtype``."""
+    standardize with the training split's statistics."""
     folder = Path(cache) if cache is not None else cache_dir()
-    small = _cat_car_resized(*cifar.locate(root, download), size, folder)
+    root, checksum, _ = cifar.locate(root, download)
+    small = _cat_car_resized(root, checksum, size, folder)
     tr, va = stratified_split(small["y_train"], val_fraction, seed)
     # Validation comes from the official training set.
     rows = {"train": ("train", tr), "val": ("train", va),
             "test": ("test", slice(None))}  # fmt: skip
     images = {k: small[f"x_{p}"][i] for k, (p, i) in rows.items()}
     labels = {k: small[f"y_{p}"][i] for k, (p, i) in rows.items()}
-    _check_splits(images, labels, val_fraction)
-    dtype = dtype or torch.get_default_dtype()
-    sets, mean, std = _standardized(images, labels, dtype)
+    _check_classes(labels, val_fraction)
+    sets, mean, std = _standardized(images, labels)
     return CatCarSplits(
         **sets,
         classes=list(CLASSES),

@@ -11,7 +11,7 @@ import pandas as pd
 import torch
 
 from byhand.backprop import backpropagation, mse_loss
-from byhand.cifar import FOLDER, TRAIN_FILES, check_meta, load_batch, locate
+from byhand.cifar import TRAIN_FILES, locate, read_batches
 
 Backprop = Callable[[Any, torch.Tensor, torch.Tensor], None]
 
@@ -20,9 +20,7 @@ def relative_error(a: torch.Tensor, b: torch.Tensor) -> float:
     """||a - b|| / max(||a||, ||b||); 0 when both are zero."""
     a, b = a.detach().double(), b.detach().double()
     scale = max(a.norm().item(), b.norm().item())
-    if scale == 0.0:
-        return 0.0
-    return (a - b).norm().item() / scale
+    return (a - b).norm().item() / scale if scale else 0.0
 
 
 def _parameters(model: Any) -> dict[tuple[int, str], torch.Tensor]:
@@ -126,12 +124,10 @@ def check_gradients_per_sample(
     """`check_gradients` (``options`` are its ``backprop`` and ``methods``)
     on each sample alone, batch size 1 as in the course; the rows carry
     the sample's index."""
-    tables = [
-        check_gradients(model, X[s : s + 1], Y[s : s + 1], **options).assign(
-            sample=s
-        )
-        for s in range(X.shape[0])
-    ]
+    tables = []
+    for s in range(len(X)):
+        table = check_gradients(model, X[s : s + 1], Y[s : s + 1], **options)
+        tables.append(table.assign(sample=s))
     return pd.concat(tables, ignore_index=True)
 
 
@@ -158,9 +154,7 @@ def training_gradient_check(
             if fd_every and step % fd_every == 0:
                 methods += ("finite_differences",)
             table = check_gradients(model, x, y, backprop, methods)
-            table.insert(0, "step", step)
-            table.insert(0, "epoch", epoch)
-            rows.append(table)
+            rows.append(table.assign(epoch=epoch, step=step))
             model.zero_grad()
             mse_loss(y, model(x)).backward()
             with torch.no_grad():
@@ -193,9 +187,7 @@ def grayscale_crops(
     """The first ``n`` training images as grayscale centre crops on [0, 1]
     and one-hot targets (n, 10): a stand-in for the course's five 24x24
     MNIST crops, for a ``[576, 16, 10]`` net."""
-    folder = locate(root, download)[0] / FOLDER
-    check_meta(folder)
-    images, labels = load_batch(folder / TRAIN_FILES[0])
+    images, labels = read_batches(locate(root, download)[0], TRAIN_FILES[:1])
     # torchvision's rgb_to_grayscale and center_crop, operation for
     # operation (a test compares), without importing torchvision (1.7 s).
     r, g, b = images[:n].unbind(dim=-3)

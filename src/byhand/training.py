@@ -29,13 +29,10 @@ def train(
     """Train ``model`` for ``n_epochs`` (tasks 3 and 5); ``options``
     (``progress``, ``log``, ``on_epoch``) go to the `Watch` that records
     the run and stops it if it diverges."""
+    if len(train_loader) == 0:
+        raise ValueError("train_loader yields no batches: the split is empty")
     watch = Watch(n_epochs, desc=type(optimizer).__name__, **options)
     device, dtype = model_device(model), model_dtype(model)
-    n_batches = len(train_loader)
-    if n_batches == 0:
-        raise ValueError(
-            "train_loader yields no batches: the training split is empty"
-        )
     model.train()
     for epoch in watch.epochs():
         loss_train = 0.0
@@ -49,7 +46,7 @@ def train(
             optimizer.step()
             optimizer.zero_grad()
             loss_train += loss.item()
-        mean_loss = loss_train / n_batches
+        mean_loss = loss_train / len(train_loader)
         if watch.epoch_diverged(epoch, model, mean_loss):
             return watch.history
     return watch.history
@@ -81,19 +78,10 @@ class ManualSGD:
     nesterov: bool = False
 
     def __post_init__(self) -> None:
-        names = ("lr", "weight_decay", "momentum", "dampening")
-        bad = [k for k in names if not math.isfinite(getattr(self, k))]
-        if bad:
-            raise ValueError(
-                f"{', '.join(bad)} must be finite numbers, got "
-                + ", ".join(f"{k}={getattr(self, k)}" for k in bad)
-            )
-        if min(self.lr, self.weight_decay, self.momentum) < 0:
-            raise ValueError(
-                "lr, weight_decay and momentum must be >= 0, got "
-                f"lr={self.lr}, weight_decay={self.weight_decay}, "
-                f"momentum={self.momentum}"
-            )
+        for name in ("lr", "weight_decay", "momentum", "dampening"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0):
+                raise ValueError(f"{name} must be finite and >= 0: {value}")
         if self.nesterov and (self.momentum <= 0 or self.dampening != 0):
             raise ValueError(
                 "Nesterov momentum requires momentum > 0 and dampening = 0"
@@ -144,15 +132,15 @@ def train_manual_update(
     train_loader: DataLoader,
     weight_decay: float = 0.0,
     momentum: float = 0.0,
+    dampening: float = 0.0,
+    nesterov: bool = False,
     **options: Any,
 ) -> History:
     """`train` with `ManualSGD` (tasks 4-7): identical to torch.optim.SGD
-    with the same hyperparameters.  ``options`` ``dampening`` and
-    ``nesterov`` go to `ManualSGD`, the others to `train`."""
-    sgd = {
-        k: options.pop(k) for k in ("dampening", "nesterov") if k in options
-    }
-    update = ManualSGD(model.parameters(), lr, weight_decay, momentum, **sgd)
+    with the same hyperparameters; ``options`` go to `train`."""
+    update = ManualSGD(
+        model.parameters(), lr, weight_decay, momentum, dampening, nesterov
+    )
     return train(n_epochs, update, model, loss_fn, train_loader, **options)
 
 

@@ -6,7 +6,7 @@ import math
 import sys
 import warnings
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import datetime
 from typing import TextIO
 
@@ -16,17 +16,21 @@ from tqdm.auto import tqdm
 
 from byhand.search.logformat import logged_epochs, loss_line
 
+# A run has diverged when an epoch's mean loss exceeds this many times the
+# loss of its very first batch (at the initial parameters): training
+# lowers the loss, so a hundredfold rise means the steps are too large.
+EXPLODE_FACTOR = 100.0
+
 
 @dataclass
 class History:
     """What a training run returns: per epoch, the mean loss over the
     batches (what the course prints) and the share of samples right as the
-    batches went by."""
+    batches went by (NaN when the targets are not class labels)."""
 
     losses: list[float] = field(default_factory=list)
     accuracies: list[float] = field(default_factory=list)
     diverged: bool = False
-    diverged_at: tuple[int, int] | None = None  # (epoch, batch), 1-based
     message: str = ""
 
 
@@ -34,42 +38,29 @@ class DivergenceWarning(UserWarning):
     """Training stopped: the loss became NaN or infinite, or exploded."""
 
 
-# A run has diverged when an epoch's mean loss exceeds this many times the
-# loss of its very first batch (at the initial parameters): training
-# lowers the loss, so a hundredfold rise means the steps are too large.
-EXPLODE_FACTOR = 100.0
-
-
+@dataclass
 class Watch:
     """Records the `History`, writes the course's log lines to ``log``,
     calls ``on_epoch(epoch, model, loss)``, shows a tqdm bar (``progress``,
     default: on a terminal) and stops a run whose loss diverges."""
 
-    def __init__(
-        self,
-        n_epochs: int,
-        *,
-        desc: str = "",
-        progress: bool | None = None,
-        log: TextIO | None = None,
-        on_epoch: Callable[[int, nn.Module, float], None] | None = None,
-    ) -> None:
-        self.n_epochs, self.desc = n_epochs, desc
-        self.progress = sys.stderr.isatty() if progress is None else progress
-        self.log, self.on_epoch = log, on_epoch
-        self.log_epochs = set(logged_epochs(n_epochs))
-        self.history = History()
-        self.first_loss: float | None = None
-        self.n_batches = self.n_seen = self.n_right = 0
-        self.classifying = False  # the labels are class indices
+    n_epochs: int
+    _: KW_ONLY
+    desc: str = ""
+    progress: bool | None = None
+    log: TextIO | None = None
+    on_epoch: Callable[[int, nn.Module, float], None] | None = None
+    history: History = field(default_factory=History)
+    first_loss: float | None = None
+    n_batches: int = 0  # this epoch's, and the samples seen and right
+    n_seen: int = 0
+    n_right: int = 0
 
     def epochs(self) -> Iterable[int]:
+        show = sys.stderr.isatty() if self.progress is None else self.progress
+        epochs = range(1, self.n_epochs + 1)
         return tqdm(
-            range(1, self.n_epochs + 1),
-            desc=self.desc,
-            unit="epoch",
-            disable=not self.progress,
-            leave=False,
+            epochs, desc=self.desc, unit="epoch", disable=not show, leave=False
         )
 
     def batch_diverged(
@@ -85,15 +76,12 @@ class Watch:
             self.first_loss = value
         if not math.isfinite(value):
             return self._stop(
-                (epoch, self.n_batches + 1),
                 f"training diverged at epoch {epoch}, batch "
-                f"{self.n_batches + 1}: the loss is {value}; the learning "
-                "rate is probably too large. This run was stopped.",
+                f"{self.n_batches + 1}: the loss is {value}"
             )
         self.n_batches += 1
-        self.n_seen += len(labels)
-        self.classifying = labels.dim() == 1
-        if outputs.dim() == 2 and self.classifying:
+        if outputs.dim() == 2 and labels.dim() == 1:  # class labels
+            self.n_seen += len(labels)
             self.n_right += (outputs.argmax(dim=1) == labels).sum().item()
         return False
 
@@ -102,29 +90,26 @@ class Watch:
     ) -> bool:
         """Record the epoch; True (stop) if the loss exploded."""
         self.history.losses.append(loss)
-        # NaN when the targets are not class labels (e.g. regression).
-        accuracy = self.n_right / self.n_seen if self.classifying else math.nan
-        self.history.accuracies.append(accuracy)
-        if self.log is not None and epoch in self.log_epochs:
+        right = self.n_right / self.n_seen if self.n_seen else math.nan
+        self.history.accuracies.append(right)
+        if self.log is not None and epoch in logged_epochs(self.n_epochs):
             print(loss_line(datetime.now(), epoch, loss), file=self.log)
         if self.on_epoch is not None:
             self.on_epoch(epoch, model, loss)
-        n_batches, self.n_batches = self.n_batches, 0
-        self.n_seen = self.n_right = 0
-        assert self.first_loss is not None
+        self.n_batches = self.n_seen = self.n_right = 0
         if loss > EXPLODE_FACTOR * abs(self.first_loss):
             return self._stop(
-                (epoch, n_batches),
                 f"training diverged at epoch {epoch}: the mean loss "
                 f"{loss:.3g} is over {EXPLODE_FACTOR:g} times the first "
-                f"batch's {self.first_loss:.3g}; the learning rate is "
-                "probably too large. This run was stopped.",
+                f"batch's {self.first_loss:.3g}"
             )
         return False
 
-    def _stop(self, at: tuple[int, int], message: str) -> bool:
+    def _stop(self, why: str) -> bool:
         self.history.diverged = True
-        self.history.diverged_at = at
-        self.history.message = message
-        warnings.warn(message, DivergenceWarning, stacklevel=4)
+        self.history.message = (
+            f"{why}; the learning rate is probably too large. "
+            "This run was stopped."
+        )
+        warnings.warn(self.history.message, DivergenceWarning, stacklevel=4)
         return True
