@@ -96,12 +96,12 @@ def check_folder(folder: Path, flag: str, *, write: bool = True) -> None:
 
 def write_file(path: Path, text: str, through: TextIO | None = None) -> None:
     """Write ``text`` whole: to ``through`` (the device or FIFO that
-    `check_file` opened), else by a rename onto ``path`` (onto a
-    symlink's target, so the link stays)."""
+    `check_file` opened; closed here), else by a rename onto ``path``
+    (onto a symlink's target, so the link stays)."""
     if through is not None:
         try:
-            through.write(text)
-            through.flush()
+            with through:  # closing flushes: a failure there is named too
+                through.write(text)
         except OSError as err:  # name the path, not a descriptor
             raise OSError(err.errno, err.strerror, str(path)) from err
         return
