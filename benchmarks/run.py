@@ -162,7 +162,8 @@ def bench_data() -> None:
 
 
 def bench_workers(n_jobs: int = 8, n_epochs: int = 30) -> None:
-    from byhand.search.jobs import Job, Runner, Setting, run_job
+    from byhand.search.configs import SearchConfig
+    from byhand.search.jobs import Job, Setting, run_job, runner
 
     workers = os.cpu_count() or 1
     g = torch.Generator().manual_seed(0)
@@ -172,9 +173,9 @@ def bench_workers(n_jobs: int = 8, n_epochs: int = 30) -> None:
     setting = Setting(
         train=train_set,
         val=TensorDataset(X[:1000], y[:1000]),
-        hidden=(128, 32),
-        n_epochs=n_epochs,
-        batch_size=256,
+        config=SearchConfig(
+            hidden=(128, 32), n_epochs=n_epochs, batch_size=256
+        ),
         dtype=torch.float64,
     )
     jobs = [
@@ -199,8 +200,8 @@ def bench_workers(n_jobs: int = 8, n_epochs: int = 30) -> None:
             torch.set_num_threads(threads)
     serial = time.perf_counter() - t0
     t0 = time.perf_counter()
-    with Runner(setting, workers=workers) as runner:
-        runner.run(jobs)
+    with runner(setting, workers=workers) as run:
+        run(jobs)
     pool = time.perf_counter() - t0
     print(
         f"one process, all threads {serial:.2f} s; {workers} processes "

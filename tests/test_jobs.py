@@ -17,7 +17,7 @@ from torch.utils.data import DataLoader
 
 from byhand import data
 from byhand.search import run as search
-from byhand.search.jobs import Job, Runner, Setting, default_workers, run_job
+from byhand.search.jobs import Job, Setting, default_workers, run_job, runner
 
 pytestmark = pytest.mark.task8
 
@@ -25,7 +25,7 @@ CONFIG = dataclasses.replace(search.TINY, probes=())
 
 
 def _setting(splits):
-    return Setting.of(splits, CONFIG)
+    return Setting(splits.train, splits.val, CONFIG)
 
 
 def _job(protocol, seed=CONFIG.seed, lr=0.05, check=True):
@@ -112,8 +112,8 @@ def test_a_job_restores_threads_and_dtype(tiny_splits):
 def test_the_runner_keeps_the_order_of_the_jobs(tiny_splits):
     jobs = [dataclasses.replace(_job("plain", lr=lr), run=f"r{lr}")
             for lr in (0.01, 0.05, 0.1)]  # fmt: skip
-    with Runner(_setting(tiny_splits)) as runner:
-        out = runner.run(jobs)
+    with runner(_setting(tiny_splits)) as run:
+        out = run(jobs)
     assert [p.run for p in out] == ["r0.01", "r0.05", "r0.1"]
 
 

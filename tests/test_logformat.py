@@ -3,8 +3,8 @@ from datetime import datetime
 import pytest
 from logparse import parse_log
 
-from byhand.search import COURSE_SETTINGS
 from byhand.search import logformat as lf
+from byhand.search.configs import COURSE_SETTINGS
 
 pytestmark = pytest.mark.task8
 

@@ -11,9 +11,10 @@ from byhand.search import outputs
 
 
 def test_a_device_is_written_through_never_replaced():
-    fd = outputs.check_file("/dev/null", "--log")
-    assert fd is not None
-    outputs.write_file("/dev/null", "a log\n", fd)
+    device = outputs.check_file("/dev/null", "--log")
+    assert device is not None
+    with device:
+        outputs.write_file("/dev/null", "a log\n", device)
     assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
 
 

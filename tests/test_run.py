@@ -18,7 +18,7 @@ from logparse import parse_log
 from torch.utils.data import DataLoader
 
 from byhand import MyMLP, data
-from byhand.search import jobs, results, selection
+from byhand.search import jobs, selection
 from byhand.search import run as ex
 from byhand.search.evaluation import evaluate, evaluate_test
 from byhand.search.jobs import Job, Setting, run_job
@@ -39,6 +39,14 @@ def searched(hard):
     """The shared hard search (conftest): result, splits, folder."""
     assert hard.config == CONFIG
     return hard.result, hard.splits, hard.folder
+
+
+def _saved_model(result):
+    """The selected model as saved in model.pt."""
+    model = MyMLP(hidden=CONFIG.hidden)
+    state = torch.load(result.folder / "model.pt", weights_only=True)
+    model.load_state_dict(state)
+    return model.to(result.meta["device"])
 
 
 def _loader(ds):
@@ -123,7 +131,7 @@ def test_diverging_configuration_is_recorded_not_fatal(searched):
 
 
 def _setting(splits):
-    return Setting.of(splits, CONFIG)
+    return Setting(splits.train, splits.val, CONFIG)
 
 
 def _job(protocol, seed=CONFIG.seed, lr=0.05):
@@ -139,7 +147,7 @@ def test_validation_accuracy_is_measured_on_the_validation_split(searched):
         if not row["diverged"]:
             assert row["val_acc"] == last.loc[run, "val_acc"]
     # The saved model, evaluated again on the validation split.
-    model = results.load_model(result).to(result.meta["device"])
+    model = _saved_model(result)
     again = evaluate(model, _loader(splits.val))
     assert again["accuracy"] == result.selected_row()["val_acc"]
     assert again["loss"] == result.selected_row()["val_loss"]
@@ -173,7 +181,7 @@ def test_test_set_is_read_once_by_the_selected_model(searched, hard):
     # On the device the search used (CUDA when present): floats differ
     # between devices.
     again = run_job(job, _setting(splits), result.meta["device"])
-    model = results.load_model(result).to(result.meta["device"])
+    model = _saved_model(result)
     for k, v in model.state_dict().items():
         assert torch.equal(v.cpu(), again.state_dict[k]), k
     # ... and the test metrics are that model's, not an untrained one's.

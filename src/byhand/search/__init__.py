@@ -4,29 +4,12 @@
 
 from typing import TYPE_CHECKING, Any
 
-from byhand.search.configs import (
-    COURSE_SETTINGS,
-    PROFILES,
-    TINY,
-    ProfileError,
-    SearchConfig,
-    config_from_env,
-)
-from byhand.search.selection import select
+from byhand.search.configs import config_from_env
 
 if TYPE_CHECKING:  # at run time: on first use (see __getattr__)
     from byhand.search.run import run_search
 
-__all__ = [
-    "COURSE_SETTINGS",
-    "PROFILES",
-    "TINY",
-    "ProfileError",
-    "SearchConfig",
-    "config_from_env",
-    "run_search",
-    "select",
-]
+__all__ = ["config_from_env", "run_search"]
 
 
 def __getattr__(name: str) -> Any:

@@ -6,6 +6,7 @@ output paths are checked before anything trains; exit codes: README.md.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import sys
@@ -14,6 +15,7 @@ import time
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TextIO
 
 import pandas as pd
 import torch
@@ -27,18 +29,18 @@ from byhand._io import (
 )
 from byhand.data import CatCarSplits, DataError, cat_car_splits
 from byhand.report.tables import results_table, test_table
-from byhand.search import (
+from byhand.search import results
+from byhand.search.configs import (
     PROFILES,
-    ProfileError,
     SearchConfig,
+    SettingError,
     config_from_env,
-    results,
-    run_search,
 )
 from byhand.search.jobs import cores, default_workers
 from byhand.search.outputs import OutputPathError, check_file, check_folder
 from byhand.search.outputs import write_file as write_log
 from byhand.search.results import SearchResult
+from byhand.search.run import run_search
 
 # The full cat/car data: 10,000 training + validation and 2,000 test images.
 FULL_SIZES = (10_000, 2_000)
@@ -46,27 +48,8 @@ DONE, DIFFER, BAD_INPUT, UNEXPECTED = 0, 1, 2, 3
 INTERRUPTED, TERMINATED = 130, 143  # 128 + SIGINT, 128 + SIGTERM
 
 
-class SettingError(ValueError):
-    """An environment variable holds a value the command cannot use."""
-
-
 class Terminated(KeyboardInterrupt):
     """SIGTERM, raised like Ctrl-C so the same clean-up runs."""
-
-
-def workers_from_env() -> int:
-    """`default_workers`, capped at the cores with a note."""
-    try:
-        n = default_workers()
-    except ValueError as err:
-        raise SettingError(str(err)) from err
-    if n > cores():
-        print(
-            f"note: BYHAND_WORKERS={n} but this machine has {cores()} "
-            f"cores; using {cores()}",
-            file=sys.stderr,
-        )
-    return min(n, cores())
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -97,9 +80,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def _check_outputs(
     args: argparse.Namespace, config: SearchConfig, splits: CatCarSplits
-) -> tuple[Path, Path | None, int | None]:
-    """The results root, the log (None: none) and `check_file`'s
-    descriptor for a device or FIFO log, all checked."""
+) -> tuple[Path, Path | None, TextIO | None]:
+    """The results root, the log (None: none) and `check_file`'s open
+    device or FIFO, all checked."""
     root, flag = args.results, "--results"
     if root is None:
         root = results_root()
@@ -152,7 +135,14 @@ def _run(args: argparse.Namespace) -> int:
     torch.set_default_dtype(torch.float64)  # section 3.3
     t0 = time.perf_counter()
     config = PROFILES[args.profile] if args.profile else config_from_env()
-    workers = workers_from_env()
+    workers = default_workers()
+    if workers > cores():
+        print(
+            f"note: BYHAND_WORKERS={workers} but this machine has {cores()} "
+            f"cores; using {cores()}",
+            file=sys.stderr,
+        )
+        workers = cores()
     if os.environ.get("BYHAND_CACHE"):
         # Read-only is fine (the resize cache is skipped with a warning).
         check_folder(cache_dir(), "BYHAND_CACHE", write=False)
@@ -160,17 +150,13 @@ def _run(args: argparse.Namespace) -> int:
         args.root, val_fraction=config.val_fraction, seed=config.split_seed
     )
     root, log, through = _check_outputs(args, config, splits)
-    try:
+    with through or contextlib.nullcontext():
         result = run_search(
             splits, config, results_dir=root, force=args.force,
             progress=False if args.no_progress else None, workers=workers,
         )  # fmt: skip
         if log is not None:
-            write_log(log, result.log, through)  # closes through
-            through = None
-    finally:
-        if through is not None:
-            os.close(through)
+            write_log(log, result.log, through)
     try:
         _print_summary(result, log, time.perf_counter() - t0)
     except BrokenPipeError:  # `... | head`: the reader has enough
@@ -192,7 +178,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         return _run(args)
-    except (ProfileError, SettingError, OutputPathError, DataError) as err:
+    except (SettingError, OutputPathError, DataError) as err:
         message, code = str(err), BAD_INPUT
     except OSError as err:  # a write that failed mid-way: disk full, ...
         message = (

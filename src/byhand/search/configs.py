@@ -96,15 +96,15 @@ TINY = SearchConfig(
 PROFILES = {"default": SearchConfig(), "tiny": TINY}
 
 
-class ProfileError(ValueError):
-    """``$BYHAND_SEARCH`` names no search profile."""
+class SettingError(ValueError):
+    """An environment variable holds a value the search cannot use."""
 
 
 def config_from_env() -> SearchConfig:
     """The profile named by ``$BYHAND_SEARCH`` (default or tiny)."""
     name = os.environ.get("BYHAND_SEARCH", "default")
     if name not in PROFILES:
-        raise ProfileError(
+        raise SettingError(
             f"BYHAND_SEARCH={name!r} is not a search profile; set it to one "
             f"of {sorted(PROFILES)} or unset it"
         )

@@ -7,18 +7,18 @@ parent stops them) and end within a second of their parent's death.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import re
 import signal
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache, partial
-from typing import Any
 
 import torch
 from torch.utils.data import TensorDataset
@@ -26,7 +26,16 @@ from tqdm.auto import tqdm
 
 from byhand.data import loader, with_flips, with_shifts
 from byhand.network import MyMLP, linear_baseline
+from byhand.search.configs import SearchConfig, SettingError
 from byhand.search.pair import PairResult, train_pair
+
+# What each protocol trains on: the training split as it is, or with
+# copies of each image one after another (how many: the number).
+PROTOCOLS: dict[str, tuple[Callable[[TensorDataset], TensorDataset], int]] = {
+    "plain": (lambda ds: ds, 1),
+    "flip": (with_flips, 2),
+    "shift": (with_shifts, 10),
+}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,47 +53,24 @@ class Job:
     weight_decay: float = 0.0
     seed: int
     check: bool  # train with the manual update too, and compare
-    n_epochs: int | None = None  # None: the setting's
+    n_epochs: int | None = None  # None: the configuration's
 
     @property
     def cost(self) -> int:
         """Epoch-equivalents of training: long jobs are started first."""
         epochs = self.n_epochs or 30
-        return COPIES[self.protocol] * epochs * (2 if self.check else 1)
-
-
-# What each protocol trains on: the training split, as it is or with
-# the copies of each image one after another.
-PROTOCOLS: dict[str, Callable[[TensorDataset], TensorDataset]] = {
-    "plain": lambda ds: ds,
-    "flip": with_flips,
-    "shift": with_shifts,
-}
-COPIES = {"plain": 1, "flip": 2, "shift": 10}
+        return PROTOCOLS[self.protocol][1] * epochs * (2 if self.check else 1)
 
 
 @dataclass(frozen=True)
 class Setting:
-    """What every job shares: the data and the training set-up."""
+    """What every job shares: the data, the search's configuration and
+    the dtype (a worker process starts in float32)."""
 
     train: TensorDataset
     val: TensorDataset
-    hidden: tuple[int, ...]
-    n_epochs: int
-    batch_size: int
-    dtype: torch.dtype
-
-    @classmethod
-    def of(cls, splits: Any, config: Any) -> Setting:
-        """``splits`` trained as ``config`` says, in the default dtype."""
-        return cls(
-            train=splits.train,
-            val=splits.val,
-            hidden=config.hidden,
-            n_epochs=config.n_epochs,
-            batch_size=config.batch_size,
-            dtype=torch.get_default_dtype(),
-        )
+    config: SearchConfig
+    dtype: torch.dtype = field(default_factory=torch.get_default_dtype)
 
 
 def cores() -> int:
@@ -101,7 +87,7 @@ def default_workers() -> int:
     if not raw:
         return cores()
     if not re.fullmatch(r"[0-9]+", raw) or int(raw) < 1:
-        raise ValueError(
+        raise SettingError(
             f"BYHAND_WORKERS={raw!r} is not a number of processes; set it "
             "to a whole number from 1, or unset it (one per core)"
         )
@@ -112,13 +98,14 @@ def run_job(
     job: Job, setting: Setting, device: torch.device | str = "cpu"
 ) -> PairResult:
     """Train one job (one thread on the CPU)."""
+    config = setting.config
     loaders = {
         "train": loader(_training_set(setting.train, job.protocol),
-                        setting.batch_size),
-        "val": loader(setting.val, setting.batch_size),
+                        config.batch_size),
+        "val": loader(setting.val, config.batch_size),
     }  # fmt: skip
     n_in = setting.train.tensors[0][0].numel()
-    make = partial(MyMLP, n_in=n_in, hidden=setting.hidden, n_out=2)
+    make = partial(MyMLP, n_in=n_in, hidden=config.hidden, n_out=2)
     name = "MyMLP"
     if job.model == "linear":
         make, name = partial(linear_baseline, n_in, 2), f"linear ({n_in} to 2)"
@@ -129,7 +116,7 @@ def run_job(
         return train_pair(
             make, loaders, lr=job.lr, momentum=job.momentum,
             weight_decay=job.weight_decay,
-            n_epochs=job.n_epochs or setting.n_epochs,
+            n_epochs=job.n_epochs or config.n_epochs,
             seed=job.seed, run=job.run, model_name=name, source=job.source,
             device=device, check=job.check,
         )  # fmt: skip
@@ -140,7 +127,7 @@ def run_job(
 
 @lru_cache(maxsize=1)  # one augmented copy in memory at a time
 def _training_set(train: TensorDataset, protocol: str) -> TensorDataset:
-    return PROTOCOLS[protocol](train)
+    return PROTOCOLS[protocol][0](train)
 
 
 _SETTING: list[Setting] = []  # in a worker: the setting jobs share
@@ -161,62 +148,55 @@ def _work(job: Job) -> PairResult:
     return run_job(job, _SETTING[0])
 
 
-class Runner:
-    """Runs jobs here, or with ``workers`` > 1 (CPU only) in a pool of
-    worker processes that ends with the ``with`` block."""
+Run = Callable[[Sequence[Job]], list[PairResult]]
 
-    def __init__(
-        self,
-        setting: Setting,
-        *,
-        workers: int = 1,
-        progress: bool = False,
-        device: torch.device | str = "cpu",
-    ) -> None:
-        self.setting, self.progress, self.device = setting, progress, device
-        self.workers = workers if torch.device(device).type == "cpu" else 1
-        self._pool: ProcessPoolExecutor | None = None
 
-    def __enter__(self) -> Runner:
-        if self.workers > 1:
-            # "spawn": a fresh interpreter per worker, safe whatever
-            # threads this process (or a Jupyter kernel) has started.
-            self._pool = ProcessPoolExecutor(
-                self.workers, mp_context=multiprocessing.get_context("spawn"),
-                initializer=_init_worker,
-                initargs=(self.setting, os.getpid()),
-            )  # fmt: skip
-        return self
+@contextlib.contextmanager
+def runner(
+    setting: Setting,
+    *,
+    workers: int = 1,
+    progress: bool = False,
+    device: torch.device | str = "cpu",
+) -> Iterator[Run]:
+    """``run(jobs)``: every job's result, in the order of ``jobs``; run
+    here, or with ``workers`` > 1 (CPU only) in a pool of worker
+    processes that ends with the ``with`` block."""
+    bar = partial(tqdm, desc="runs", unit="run", disable=not progress)
+    if workers <= 1 or torch.device(device).type != "cpu":
+        yield lambda jobs: [run_job(j, setting, device) for j in bar(jobs)]
+        return
+    # "spawn": a fresh interpreter per worker, safe whatever threads
+    # this process (or a Jupyter kernel) has started.
+    pool = ProcessPoolExecutor(
+        workers, mp_context=multiprocessing.get_context("spawn"),
+        initializer=_init_worker, initargs=(setting, os.getpid()),
+    )  # fmt: skip
+    try:
+        yield partial(_run_in, pool, bar)
+    except BaseException:  # interrupted or failed: stop the workers
+        processes = list(getattr(pool, "_processes", {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.terminate()
+        raise
+    pool.shutdown()
 
-    def __exit__(self, error: type | None, *_: object) -> None:
-        pool, self._pool = self._pool, None
-        if pool is not None and error is None:
-            pool.shutdown()
-        elif pool is not None:  # interrupted or failed: stop the workers
-            processes = list(getattr(pool, "_processes", {}).values())
-            pool.shutdown(wait=False, cancel_futures=True)
-            for process in processes:
-                process.terminate()
 
-    def run(self, jobs: Sequence[Job]) -> list[PairResult]:
-        """Every job's result, in the order of ``jobs``."""
-        bar = partial(tqdm, total=len(jobs), desc="runs", unit="run",
-                      disable=not self.progress)  # fmt: skip
-        if self._pool is None:
-            return [
-                run_job(job, self.setting, self.device) for job in bar(jobs)
-            ]
-        # Longest first, so the workers finish at about the same time.
-        longest_first = sorted(jobs, key=lambda job: -job.cost)
-        futures = {job: self._pool.submit(_work, job) for job in longest_first}
-        try:
-            for future in bar(as_completed(futures.values())):
-                future.result()  # a worker's error, at once
-        except BrokenProcessPool as err:
-            raise RuntimeError(
-                "the worker processes of the search could not run. A "
-                "script that calls run_search must start with `if "
-                "__name__ == '__main__':` (they import it again); or "
-                "pass workers=1 (BYHAND_WORKERS=1) to train here"
-            ) from err
-        return [futures[job].result() for job in jobs]
+def _run_in(
+    pool: ProcessPoolExecutor, bar: Callable, jobs: Sequence[Job]
+) -> list[PairResult]:
+    # Longest first, so the workers finish at about the same time.
+    longest_first = sorted(jobs, key=lambda job: -job.cost)
+    futures = {job: pool.submit(_work, job) for job in longest_first}
+    try:
+        for future in bar(as_completed(futures.values()), total=len(jobs)):
+            future.result()  # a worker's error, at once
+    except BrokenProcessPool as err:
+        raise RuntimeError(
+            "the worker processes of the search could not run. A "
+            "script that calls run_search must start with `if "
+            "__name__ == '__main__':` (they import it again); or "
+            "pass workers=1 (BYHAND_WORKERS=1) to train here"
+        ) from err
+    return [futures[job].result() for job in jobs]

@@ -32,7 +32,6 @@ def course_log(
     batch_size: int,
     n_epochs: int,
     seed: int,
-    loss_fn: str = "CrossEntropyLoss()",
 ) -> str:
     """The whole file for trained pairs (`byhand.search.pair.PairResult`):
     the global parameters, then per pair its parameters and both blocks."""
@@ -42,7 +41,7 @@ def course_log(
         "   Global parameters:",
         f"batch_size =  {batch_size}",
         f"n_epoch =  {n_epochs}",
-        f"loss_fn =  {loss_fn}",
+        "loss_fn =  CrossEntropyLoss()",
         f"seed =  {seed}",
     ]
     for p in pairs:

@@ -11,6 +11,7 @@ import shutil
 import stat
 import tempfile
 from pathlib import Path
+from typing import TextIO
 
 from byhand._io import atomic_write_text
 
@@ -27,10 +28,10 @@ class OutputPathError(ValueError):
     """An output path that cannot take what the command writes there."""
 
 
-def check_file(path: Path, flag: str) -> int | None:
+def check_file(path: Path, flag: str) -> TextIO | None:
     """Raise `OutputPathError` unless ``path`` can take a written file;
-    a device or FIFO is opened now, its descriptor returned for
-    `write_file` (closing it earlier would end a FIFO's reader)."""
+    a device or FIFO is opened now and returned, for `write_file` (to
+    close after it: closing it earlier would end a FIFO's reader)."""
     path = Path(path)
     try:
         mode = path.stat().st_mode if path.exists() else stat.S_IFREG
@@ -43,7 +44,7 @@ def check_file(path: Path, flag: str) -> int | None:
         if kind in ("device", "FIFO"):  # written through, not replaced
             fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)  # no waiting
             os.set_blocking(fd, True)
-            return fd
+            return os.fdopen(fd, "w", encoding="utf-8")
         if kind is not None:
             raise OutputPathError(
                 f"{flag} {path} is a {kind}, not a regular file; name a file"
@@ -93,14 +94,14 @@ def check_folder(folder: Path, flag: str, *, write: bool = True) -> None:
         )
 
 
-def write_file(path: Path, text: str, through: int | None = None) -> None:
-    """Write ``text`` whole: to ``through`` (the descriptor `check_file`
-    opened on a device or FIFO, closed here), else by a rename onto
-    ``path`` (onto a symlink's target, so the link stays)."""
+def write_file(path: Path, text: str, through: TextIO | None = None) -> None:
+    """Write ``text`` whole: to ``through`` (the device or FIFO that
+    `check_file` opened; closed here), else by a rename onto ``path``
+    (onto a symlink's target, so the link stays)."""
     if through is not None:
         try:
-            with os.fdopen(through, "w", encoding="utf-8") as f:
-                f.write(text)
+            with through:  # closing flushes: a failure there is named too
+                through.write(text)
         except OSError as err:  # name the path, not a descriptor
             raise OSError(err.errno, err.strerror, str(path)) from err
         return

@@ -101,53 +101,36 @@ def bitwise_diff(a: torch.Tensor, b: torch.Tensor) -> float:
 
 @dataclass
 class _Trained:
-    model: nn.Module | None  # None: not trained (SGD only)
-    history: History
-    seconds: float  # training alone
-    log: str  # the course's log lines
+    """One trainer's run: its parameters after every epoch, its seconds
+    (training alone) and its course-format log lines."""
+
+    model: nn.Module | None = None  # None: not trained (SGD only)
+    history: History = field(default_factory=History)
+    states: list[list[torch.Tensor]] = field(default_factory=list)
+    seconds: float = math.nan
+    log: str = ""
 
 
-def _timed(
+def _trained(
     trainer: Callable[..., History],
     args: tuple,
-    after_epoch: Callable[[int, nn.Module], None],
+    after_epoch: Callable[[nn.Module], object] = lambda model: None,
 ) -> _Trained:
-    """``trainer(*args)`` (``args[2]`` the model), timed without
-    ``after_epoch``."""
-    overhead = 0.0
+    """``trainer(*args)`` (``args[2]`` the model), its parameters kept
+    after every epoch; timed without that nor ``after_epoch``."""
+    out, log = _Trained(model=args[2]), io.StringIO()
+    t0 = time.perf_counter()
 
     def on_epoch(epoch: int, model: nn.Module, loss: float) -> None:
-        nonlocal overhead
+        nonlocal t0
         t = time.perf_counter()
-        after_epoch(epoch, model)
-        overhead += time.perf_counter() - t
+        out.states.append([p.detach().clone() for p in model.parameters()])
+        after_epoch(model)
+        t0 += time.perf_counter() - t  # not training: not timed
 
-    log = io.StringIO()
-    t0 = time.perf_counter()
-    history = trainer(*args, progress=False, log=log, on_epoch=on_epoch)
-    seconds = time.perf_counter() - t0 - overhead
-    return _Trained(args[2], history, seconds, log.getvalue())
-
-
-@dataclass
-class _Record:
-    """What `train_pair` records after every epoch."""
-
-    val_loader: DataLoader
-    states: list[list[torch.Tensor]] = field(default_factory=list)  # SGD's
-    val: list[dict[str, float]] = field(default_factory=list)  # SGD's
-    diffs: list[float] = field(default_factory=list)  # manual from SGD
-
-    def after_sgd(self, epoch: int, model: nn.Module) -> None:
-        self.states.append([p.detach().clone() for p in model.parameters()])
-        self.val.append(evaluate(model, self.val_loader))
-
-    def after_manual(self, epoch: int, model: nn.Module) -> None:
-        if epoch > len(self.states):
-            self.diffs.append(math.inf)  # the SGD run stopped earlier
-            return
-        params = zip(self.states[epoch - 1], model.parameters(), strict=True)
-        self.diffs.extend(bitwise_diff(a, b) for a, b in params)
+    out.history = trainer(*args, progress=False, log=log, on_epoch=on_epoch)
+    out.seconds, out.log = time.perf_counter() - t0, log.getvalue()
+    return out
 
 
 def train_pair(
@@ -168,8 +151,8 @@ def train_pair(
 ) -> PairResult:
     """Train with SGD and by hand from ``seed``, compared after every
     epoch.  ``check=False``: SGD only; ``manual_trainer``: for tests."""
-    record = _Record(loaders["val"])
     hyper = {"lr": lr, "momentum": momentum, "weight_decay": weight_decay}
+    val: list[dict[str, float]] = []  # the SGD model's, after every epoch
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DivergenceWarning)
         torch.manual_seed(seed)  # section 3.3: same seed, same init
@@ -177,20 +160,22 @@ def train_pair(
         optimizer = torch.optim.SGD(model.parameters(), **hyper)
         args = (n_epochs, optimizer, model, nn.CrossEntropyLoss(),
                 loaders["train"])  # fmt: skip
-        sgd = _timed(train, args, record.after_sgd)
-        manual = _Trained(None, History(), math.nan, "")
+        sgd = _trained(
+            train, args, lambda m: val.append(evaluate(m, loaders["val"]))
+        )
+        manual = _Trained()
         if check:
             torch.manual_seed(seed)
             args = (n_epochs, lr, make_model().to(device),
                     nn.CrossEntropyLoss(), loaders["train"], weight_decay,
                     momentum)  # fmt: skip
-            manual = _timed(manual_trainer, args, record.after_manual)
+            manual = _trained(manual_trainer, args)
     return PairResult(
         run=run, model=model_name, source=source, **hyper, seed=seed,
         checked=check, sgd=sgd.history, manual=manual.history,
-        epochs=_epochs_table(run, sgd, manual, record.val),
-        **_verdict(sgd, manual, record.diffs),
-        final=_final_metrics(sgd, manual, loaders, record.val),
+        epochs=_epochs_table(run, sgd, manual, val),
+        **_verdict(sgd, manual),
+        final=_final_metrics(sgd, manual, loaders, val),
         seconds_sgd=sgd.seconds, seconds_manual=manual.seconds,
         state_dict={k: v.detach().cpu().clone()
                     for k, v in model.state_dict().items()},
@@ -198,15 +183,19 @@ def train_pair(
     )  # fmt: skip
 
 
-def _verdict(
-    sgd: _Trained, manual: _Trained, diffs: list[float]
-) -> dict[str, Any]:
+def _verdict(sgd: _Trained, manual: _Trained) -> dict[str, Any]:
     """identical: every epoch's parameters, the final ones, the losses
     and the divergence agree; max_abs_diff: the largest difference."""
     if manual.model is None:  # SGD only
         return {"identical": False, "max_abs_diff": math.nan}
-    final = zip(sgd.model.parameters(), manual.model.parameters(), strict=True)
-    diffs = diffs + [bitwise_diff(a, b) for a, b in final]
+    final = (sgd.model.parameters(), manual.model.parameters())
+    diffs = [
+        bitwise_diff(a, b)
+        for s, m in [*zip(sgd.states, manual.states, strict=False), final]
+        for a, b in zip(s, m, strict=True)
+    ]
+    if len(manual.states) > len(sgd.states):
+        diffs.append(math.inf)  # the SGD run stopped earlier
     # Equal loss lists also mean both runs lasted the same epochs.
     identical = (
         sgd.history.losses == manual.history.losses

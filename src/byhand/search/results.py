@@ -20,12 +20,7 @@ import pandas as pd
 import torch
 
 import byhand
-from byhand._io import (
-    atomic_dir,
-    remove_stale,
-    torch_save,
-)
-from byhand.network import MyMLP
+from byhand._io import atomic_dir, remove_stale, torch_save
 
 MANIFEST = "manifest.json"
 FILES = (
@@ -128,52 +123,32 @@ def save(result: SearchResult, state_dict: dict[str, torch.Tensor]) -> None:
 def load(folder: Path, config: Any) -> SearchResult:
     """Read a results folder; `ResultsError` unless it holds exactly what
     the search of its key and ``config`` wrote (as its manifest says)."""
-    key = folder.name.removeprefix("search-")
     try:
         manifest = json.loads((folder / MANIFEST).read_text())
-        saved, files = manifest["config"], manifest["files"]
-        digests = {name: files[name] for name in FILES}
-        if manifest["key"] != key or saved != _as_json(config):
-            raise ResultsError(
-                f"the folder holds another search's results (key "
-                f"{manifest['key']!r}, not {key!r}, or another configuration)"
-            )
-        for name, digest in digests.items():
-            if _sha256(folder / name) != digest:
-                raise ResultsError(f"{name} is not the file the search wrote")
-        meta = json.loads((folder / "meta.json").read_text())
-        result = SearchResult(
-            config=config,
-            runs=pd.read_csv(folder / "runs.csv"),
-            epochs=pd.read_csv(folder / "epochs.csv"),
-            selected=meta["selected"],
-            test=json.loads((folder / "test.json").read_text()),
-            log=(folder / "gradient_descent_output.txt").read_text(),
-            folder=folder,
-            meta=meta,
-            loaded_from_cache=True,
-        )
-        if (result.runs["run"] == result.selected).sum() != 1:
-            raise ValueError(f"runs.csv lacks the selected {result.selected}")
-    except ResultsError:
-        raise
-    except Exception as err:  # whatever the files hold: no traceback
+        key, saved, files = (manifest[k] for k in ("key", "config", "files"))
+        wrong = [n for n in FILES if _sha256(folder / n) != files[n]]
+    except Exception as err:  # whatever the folder holds: no traceback
+        raise ResultsError(f"the saved files do not read ({err!r})") from err
+    mine = folder.name.removeprefix("search-")
+    if key != mine or saved != _as_json(config):
         raise ResultsError(
-            f"the saved files do not read back ({err!r})"
-        ) from err
-    return result
-
-
-def load_model(result: SearchResult) -> MyMLP:
-    """The selected MyMLP with its trained parameters."""
-    meta = result.meta
-    model = MyMLP(
-        n_in=meta["n_in"], hidden=tuple(result.config.hidden),
-        n_out=meta["n_out"],
-    )  # fmt: skip
-    state = torch.load(result.folder / "model.pt", weights_only=True)
-    model.load_state_dict(state)
-    return model
+            f"the folder holds another search's results (key {key!r}, not "
+            f"{mine!r}, or another configuration)"
+        )
+    if wrong:
+        raise ResultsError(f"{wrong[0]} is not the file the search wrote")
+    meta = json.loads((folder / "meta.json").read_text())
+    return SearchResult(
+        config=config,
+        runs=pd.read_csv(folder / "runs.csv"),
+        epochs=pd.read_csv(folder / "epochs.csv"),
+        selected=meta["selected"],
+        test=json.loads((folder / "test.json").read_text()),
+        log=(folder / "gradient_descent_output.txt").read_text(),
+        folder=folder,
+        meta=meta,
+        loaded_from_cache=True,
+    )
 
 
 @contextlib.contextmanager

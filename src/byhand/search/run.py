@@ -21,12 +21,12 @@ import torch
 
 import byhand
 from byhand._io import results_root
-from byhand.data import CatCarSplits, dataloaders
+from byhand.data import CatCarSplits, loader
 from byhand.network import MyMLP
 from byhand.search import logformat, results
 from byhand.search.configs import TINY, SearchConfig
 from byhand.search.evaluation import evaluate_test
-from byhand.search.jobs import Job, Runner, Setting, default_workers
+from byhand.search.jobs import Job, Run, Setting, default_workers, runner
 from byhand.search.pair import PairResult, majority_row
 from byhand.search.results import SearchResult
 from byhand.search.selection import select, top_configs
@@ -80,10 +80,10 @@ def _search(
 ) -> SearchResult:
     """Train every stage, select, test once, save."""
     t_start = time.perf_counter()
-    runner = Runner(Setting.of(splits, config), workers=workers,
-                    progress=progress, device=device)  # fmt: skip
-    with runner:
-        jobs, pairs = _train(config, runner)
+    setting = Setting(splits.train, splits.val, config)
+    with runner(setting, workers=workers, progress=progress,
+                device=device) as run:  # fmt: skip
+        jobs, pairs = _train(config, run)
     majority = majority_row(splits.train.tensors[1], splits.val.tensors[1])
     majority.update(config="majority", stage="grid", protocol="plain")
     runs = pd.concat(
@@ -102,16 +102,16 @@ def _search(
     model = MyMLP(n_in=splits.train.tensors[0][0].numel(),
                   hidden=config.hidden, n_out=len(splits.classes))  # fmt: skip
     model.to(device).load_state_dict(best.state_dict)
-    test_loader = dataloaders(splits, config.batch_size)["test"]
+    test = loader(splits.test, config.batch_size)
     result = SearchResult(
         config=config,
         runs=runs,
         epochs=pd.concat([p.epochs for p in pairs], ignore_index=True),
         selected=selected,
-        test=evaluate_test(model, test_loader, splits.classes),
+        test=evaluate_test(model, test, splits.classes),
         log=log,
         folder=folder,
-        meta=_meta(splits, config, runs, selected, device, workers),
+        meta=_meta(splits, config, runs, device, workers),
     )
     result.meta["seconds_total"] = time.perf_counter() - t_start
     results.save(result, best.state_dict)
@@ -119,20 +119,20 @@ def _search(
 
 
 def _train(
-    config: SearchConfig, runner: Runner
+    config: SearchConfig, run: Run
 ) -> tuple[list[Job], list[PairResult]]:
     """The grid, then the other stages on its best, whose grid runs are
     checked by hand too: the selected model is one both trainers agree on.
     """
     grid = _grid_jobs(config)
-    pairs = runner.run(grid)
+    pairs = run(grid)
     n = max(config.n_top, config.n_flip, config.n_shift)
     top = top_configs(_table(grid, pairs), n)
     repeat = _repeat_jobs(config, grid, top)
     again = [i for i, j in enumerate(grid) if j.config in top and not j.check]
     for i in again:
         grid[i] = dataclasses.replace(grid[i], check=True)
-    more = runner.run([grid[i] for i in again] + repeat)
+    more = run([grid[i] for i in again] + repeat)
     for k, i in enumerate(again):
         pairs[i] = more[k]
     return grid + repeat, pairs + more[len(again) :]
@@ -198,27 +198,23 @@ def _meta(
     splits: CatCarSplits,
     config: SearchConfig,
     runs: pd.DataFrame,
-    selected: str,
     device: torch.device,
     workers: int,
 ) -> dict:
     """meta.json: what the tables and the report say about the search."""
-    trained = runs[runs["model"] != "majority class"]
     checked = runs[runs["checked"].astype(bool)]
     return {
-        "selected": selected,
+        "selected": runs.loc[runs["selected"], "run"].item(),
         "data_checksum": splits.checksum,
         "split_seed": splits.seed,
         "sizes": splits.sizes,
         "classes": splits.classes,
-        "n_in": splits.train.tensors[0][0].numel(),
-        "n_out": len(splits.classes),
         "byhand": byhand.__version__,
         "torch": torch.__version__,
         "device": device.type,
         "workers": workers,
         "n_configs": len(config.settings()),
-        "n_runs": len(trained),
+        "n_runs": int((runs["model"] != "majority class").sum()),
         "n_checked": len(checked),
         "all_identical": bool(checked["identical"].astype(bool).all()),
     }
