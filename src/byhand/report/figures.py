@@ -1,5 +1,6 @@
-"""Figures for the chapters and the report; each returns a Figure with
-a title, labelled axes and the split it shows."""
+"""Figures for the chapters and the report, each a titled Figure.
+
+Every axis is labelled and every title names the split it shows."""
 
 from __future__ import annotations
 

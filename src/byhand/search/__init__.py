@@ -1,6 +1,7 @@
-"""Tasks 8-10: train many configurations, select one, test it once
-(``python -m byhand.search``).  ``run_search`` is imported on first use:
-``byhand.training`` imports ``logformat`` without the whole search."""
+"""Tasks 8-10: train many configurations, select one, test it once.
+
+``python -m byhand.search`` runs it.  ``run_search`` is imported on first
+use, so that importing ``logformat`` does not import the whole search."""
 
 from typing import TYPE_CHECKING, Any
 
