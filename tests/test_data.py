@@ -121,8 +121,10 @@ def test_corrupt_cache_is_rebuilt(cifar_root, tmp_path):
 def test_dataloaders_are_unshuffled(cifar_root):
     s = splits_quietly(cifar_root, val_fraction=0.2)
     loaders = data.dataloaders(s, batch_size=8)
-    first = torch.cat([x for x, _ in loaders["train"]])
-    assert torch.equal(first, s.train.tensors[0])
+    for split in ("train", "val", "test"):
+        x, y = (torch.cat(t) for t in zip(*loaders[split], strict=True))
+        assert torch.equal(x, getattr(s, split).tensors[0]), split
+        assert torch.equal(y, getattr(s, split).tensors[1]), split
 
 
 def test_loader_gives_dataloaders_batches():
