@@ -33,7 +33,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from byhand.render.pre import execution_cache
+from byhand.render.pre import INPUTS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -157,7 +157,7 @@ def render() -> None:
 def render_cold() -> None:
     """A render whose chapters run (their execution cache emptied), as
     after a change to the package, the data or the results."""
-    shutil.rmtree(execution_cache(ROOT), ignore_errors=True)
+    (ROOT / INPUTS).unlink(missing_ok=True)  # the pre-render empties it
     render()
 
 

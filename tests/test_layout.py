@@ -69,3 +69,12 @@ def test_no_module_is_oversized():
         text = (PACKAGE / f"{m}.py").read_text()
         if len(text.splitlines()) > 320:
             assert "Long because" in text, m
+
+
+def test_benchmark_scripts_import():
+    # They are not run by the tests; at least what they import exists.
+    import importlib.util
+
+    for path in sorted((ROOT / "benchmarks").glob("*.py")):
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        spec.loader.exec_module(importlib.util.module_from_spec(spec))
