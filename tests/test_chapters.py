@@ -304,8 +304,17 @@ def test_post_render_of_one_file_leaves_the_deliverables(
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("QUARTO_PROJECT_OUTPUT_DIR", str(out))
     monkeypatch.delenv("QUARTO_PROJECT_RENDER_ALL", raising=False)
+    (out / "hand-in").mkdir()
+    for pdf in (out / "report.pdf", out / "hand-in" / "report.pdf"):
+        pdf.write_bytes(b"%PDF same")
+    (out / "hand-in.zip").write_bytes(b"zip")
     main()
     assert (out / "backpropagation.ipynb").read_text() == "earlier render"
+    assert (out / "hand-in.zip").exists()  # it still holds this report
+    (out / "report.pdf").write_bytes(b"%PDF rendered again")
+    main()  # an older report in the hand-in: nobody may upload it
+    assert not (out / "hand-in").exists()
+    assert not (out / "hand-in.zip").exists()
     monkeypatch.setenv("QUARTO_PROJECT_RENDER_ALL", "1")  # the whole project
     with pytest.raises(SystemExit, match="no executed notebook"):
         main()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 from pathlib import Path
 
 import nbformat
@@ -151,6 +152,22 @@ def collect(project: Path, out: Path, since: float) -> list[Path]:
     return written
 
 
+def drop_stale_handin(out: Path) -> None:
+    """Remove a hand-in whose report.pdf is no longer ``out``'s, so
+    that nobody uploads an old report."""
+    folder = out / handin.FOLDER
+    pdf, kept = out / "report.pdf", folder / "report.pdf"
+    if not kept.is_file() or not pdf.is_file():
+        return
+    if kept.read_bytes() != pdf.read_bytes():
+        shutil.rmtree(folder)
+        (out / f"{handin.FOLDER}.zip").unlink(missing_ok=True)
+        print(
+            "post-render: the hand-in held an older report.pdf and is "
+            "removed; `quarto render` builds it again"
+        )
+
+
 def main() -> None:
     """Quarto's post-render step: write this render's notebooks."""
     out = Path(os.environ.get("QUARTO_PROJECT_OUTPUT_DIR", "_output"))
@@ -161,6 +178,7 @@ def main() -> None:
             "post-render: one file rendered; `quarto render` builds the "
             "notebooks and the hand-in"
         )
+        drop_stale_handin(out)
         return
     since = float(STAMP.read_text()) if STAMP.exists() else 0.0
     for path in collect(Path.cwd(), out, since):
