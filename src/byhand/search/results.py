@@ -1,4 +1,4 @@
-"""A search's results folder ``search-<key>``: where it is, saved and
+"""A search's results folder ``search-{key}``: where it is, saved and
 loaded.  ``manifest.json``, written last, holds the key, the
 configuration and every file's sha256: a folder that is not exactly
 what this search wrote is reported and retrained."""
