@@ -23,6 +23,7 @@ the environment as for any render (``CIFAR10_ROOT``, ``BYHAND_SEARCH``,
 from __future__ import annotations
 
 import itertools
+import math
 import os
 import re
 import resource
@@ -191,9 +192,21 @@ def search() -> None:
         timed("cold search", cmd, env)
 
 
+def reference_seconds() -> float:
+    """A fixed pure-Python loop, best of 3: the machine's speed now, so
+    that timings from different hours can be compared (lower: faster)."""
+    best = math.inf
+    for _ in range(3):
+        start = time.perf_counter()
+        sum(i * i for i in range(3_000_000))
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
 def main(argv: list[str]) -> None:
     wanted = argv or ["setup", "render"]
     print(f"load average: {os.getloadavg()}, {os.cpu_count()} CPUs")
+    print(f"reference loop: {reference_seconds():.3f} s (machine speed)")
     steps = {
         "setup": lambda: timed("set-up (existing venv)", ["scripts/setup.sh"]),
         "fresh-setup": fresh_setup,
@@ -208,6 +221,7 @@ def main(argv: list[str]) -> None:
             )
         steps[name]()
     print(f"load average: {os.getloadavg()}")
+    print(f"reference loop: {reference_seconds():.3f} s (machine speed)")
 
 
 if __name__ == "__main__":
