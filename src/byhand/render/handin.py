@@ -132,6 +132,19 @@ def _differences(where: str, have: list[str], want: list[str]) -> list[str]:
     return problems + [f"{where} lacks {name}" for name in missing]
 
 
+def stale(output: Path) -> list[str]:
+    """The deliverables whose copy in the hand-in differs from
+    ``output``'s (a render since the hand-in was built)."""
+    folder = Path(output) / FOLDER
+    return [
+        name
+        for name in DELIVERABLES
+        if (folder / name).is_file()
+        and (Path(output) / name).is_file()
+        and (folder / name).read_bytes() != (Path(output) / name).read_bytes()
+    ]
+
+
 def check_handin(output: Path, project: Path) -> list[str]:
     """What is wrong with the hand-in folder and zip (empty: nothing)."""
     output, project = Path(output), Path(project)
@@ -147,14 +160,9 @@ def check_handin(output: Path, project: Path) -> list[str]:
             if p.is_file()
         ]
         problems += _differences(f"{FOLDER}/", have, want)
-        for name in DELIVERABLES:
-            copy, original = folder / name, output / name
-            if (
-                copy.is_file()
-                and original.is_file()
-                and (copy.read_bytes() != original.read_bytes())
-            ):
-                problems.append(f"{FOLDER}/{name} differs from {name}")
+        problems += [
+            f"{FOLDER}/{name} differs from {name}" for name in stale(output)
+        ]
     if not archive.is_file():
         return [*problems, f"{FOLDER}.zip is missing"]
     try:

@@ -153,18 +153,15 @@ def collect(project: Path, out: Path, since: float) -> list[Path]:
 
 
 def drop_stale_handin(out: Path) -> None:
-    """Remove a hand-in whose report.pdf is no longer ``out``'s, so
-    that nobody uploads an old report."""
-    folder = out / handin.FOLDER
-    pdf, kept = out / "report.pdf", folder / "report.pdf"
-    if not kept.is_file() or not pdf.is_file():
-        return
-    if kept.read_bytes() != pdf.read_bytes():
-        shutil.rmtree(folder)
+    """Remove a hand-in whose deliverables are no longer ``out``'s (a
+    new report.pdf), so that nobody uploads an old report."""
+    older = handin.stale(out)
+    if older:
+        shutil.rmtree(out / handin.FOLDER)
         (out / f"{handin.FOLDER}.zip").unlink(missing_ok=True)
         print(
-            "post-render: the hand-in held an older report.pdf and is "
-            "removed; `quarto render` builds it again"
+            f"post-render: the hand-in held an older {', '.join(older)} and "
+            "is removed; `quarto render` builds it again"
         )
 
 
