@@ -54,38 +54,33 @@ def _label(row: pd.Series) -> str:
 
 
 def sample_grid(
-    raw: CIFAR10,
-    splits: CatCarSplits,
-    n_per_class: int = 6,
-    split: str = "train",
+    raw: CIFAR10, splits: CatCarSplits, n_per_class: int = 6
 ) -> Figure:
-    """The same images at 32x32 (top row of a pair) and 16x16 (below)."""
-    y = getattr(splits, split).tensors[1]
-    source = raw.test_images if split == "test" else raw.train_images
+    """The same training images at 32x32 (top row of a pair) and 16x16
+    (below)."""
+    y = splits.train.tensors[1]
     n = 2 * len(splits.classes) * n_per_class
     fig, axes = _panels(n, n_per_class, (1.3, 1.3))
     axes = np.reshape(axes, (-1, n_per_class))
     for c, name in enumerate(splits.classes):
         picks = torch.nonzero(y == c).flatten()[:n_per_class]
         for j, i in enumerate(picks):
-            _show(axes[2 * c, j], source[splits.index[split][i]])
-            _show(axes[2 * c + 1, j], splits.images[split][i])
+            _show(axes[2 * c, j], raw.train_images[splits.index["train"][i]])
+            _show(axes[2 * c + 1, j], splits.images["train"][i])
         for ax in axes[2 * c : 2 * c + 2, len(picks) :].flat:
             ax.axis("off")
         axes[2 * c, 0].set_ylabel(f"{name}\n32×32")
         axes[2 * c + 1, 0].set_ylabel(f"{name}\n16×16")
     return _titled(
-        fig, f"Sample {split} images per class, before and after resizing"
+        fig, "Sample train images per class, before and after resizing"
     )
 
 
-def sgd_vs_manual(
-    result: SearchResult, source: str = "course", ncols: int = 3
-) -> Figure:
-    """Training loss per epoch, torch.optim.SGD and manual, overlaid."""
-    runs = result.grid_runs()
-    runs = runs[runs["source"] == source]
-    fig, axes = _panels(len(runs), ncols, (4.0, 3.0))
+def sgd_vs_manual(result: SearchResult) -> Figure:
+    """Training loss per epoch, torch.optim.SGD and manual, overlaid, of
+    the course's settings."""
+    runs = result.grid_runs().query("source == 'course'")
+    fig, axes = _panels(len(runs), 3, (4.0, 3.0))
     for ax, (_, row) in zip(axes, runs.iterrows(), strict=False):
         ep = result.epochs[result.epochs["run"] == row["run"]]
         x = ep["epoch"]
@@ -99,9 +94,10 @@ def sgd_vs_manual(
     )
 
 
-def learning_curves(result: SearchResult, run: str | None = None) -> Figure:
-    """Loss and accuracy per epoch on the training and validation splits."""
-    run = run or result.selected
+def learning_curves(result: SearchResult) -> Figure:
+    """The selected run's loss and accuracy per epoch on the training and
+    validation splits."""
+    run = result.selected
     row = result.runs.set_index("run").loc[run]
     ep = result.epochs[result.epochs["run"] == run]
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
