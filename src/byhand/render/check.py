@@ -22,6 +22,7 @@ from pathlib import Path
 
 import jupytext
 import nbformat
+import yaml
 
 from byhand._io import project_root
 from byhand.render import KIND, NOTEBOOKS, XREF, handin
@@ -134,12 +135,20 @@ def check_notebook(
 
 
 def cell_options(source: str) -> dict[str, str]:
-    """A code cell's Quarto options (its ``#| key: value`` lines)."""
+    """A code cell's Quarto options (its ``#| key: value`` lines).
+
+    A string value as YAML reads it (Quarto writes ``'the course''s
+    seed'``), else the line's text as it is, unquoted.
+    """
     out = {}
     for line in source.splitlines():
         if line.startswith("#|"):
             key, _, value = line[2:].partition(":")
-            out[key.strip()] = value.strip().strip("'\"")
+            key = key.strip()
+            out[key] = value.strip().strip("'\"")
+            with contextlib.suppress(yaml.YAMLError):
+                if isinstance(parsed := yaml.safe_load(value), str):
+                    out[key] = parsed
     return out
 
 

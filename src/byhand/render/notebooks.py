@@ -10,7 +10,6 @@ captions, and "Figure 1", "equation (3)" for Quarto's references.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import shutil
@@ -55,20 +54,11 @@ def _title_cell(front_matter: str) -> nbformat.NotebookNode:
 
 
 def _strip_options(cell: nbformat.NotebookNode) -> dict[str, str]:
-    """Drop the ``#|`` lines; return them as options (label kept).
-
-    Quarto writes them back as YAML (``'the course''s seed'``): a line
-    YAML reads gives its value, any other line its text as it is.
-    """
-    lines = cell.source.splitlines()
+    """Drop the ``#|`` lines; return them as options (label kept)."""
     options = cell_options(cell.source)
-    for line in (ln for ln in lines if ln.startswith("#|")):
-        with contextlib.suppress(yaml.YAMLError):
-            parsed = yaml.safe_load(line[2:])
-            if isinstance(parsed, dict):
-                options.update({k: str(v) for k, v in parsed.items()})
     if "label" in options:
         cell.metadata["label"] = options["label"]
+    lines = cell.source.splitlines()
     cell.source = "\n".join(ln for ln in lines if not ln.startswith("#|"))
     return options
 
