@@ -63,7 +63,8 @@ def check_report(
 ) -> list[str]:
     """Problems of the PDF's text against the labels the source cites."""
     problems = [
-        f"report.pdf shows raw markup {m!r}: {_context(text, m)}"
+        f"report.pdf shows raw markup {m!r}: "
+        f"{text[max(0, text.index(m) - 30) : text.index(m) + 50]!r}"
         for m in RAW_MARKUP
         if m in text
     ]
@@ -95,11 +96,6 @@ def html_has_table(report_html: str | None, label: str) -> bool:
     start = report_html.find(f'id="{label}"')
     end = report_html.find("</figure>", start)
     return start >= 0 and "<table" in report_html[start:end]
-
-
-def _context(text: str, marker: str) -> str:
-    i = text.index(marker)
-    return repr(text[max(0, i - 30) : i + 50])
 
 
 def check_notebook(
@@ -135,11 +131,8 @@ def check_notebook(
 
 
 def cell_options(source: str) -> dict[str, str]:
-    """A code cell's Quarto options (its ``#| key: value`` lines).
-
-    A string value as YAML reads it (Quarto writes ``'the course''s
-    seed'``), else the line's text as it is, unquoted.
-    """
+    """A code cell's Quarto options (its ``#| key: value`` lines), a
+    string as YAML reads it (Quarto writes ``'it''s'``), else unquoted."""
     out = {}
     for line in source.splitlines():
         if line.startswith("#|"):

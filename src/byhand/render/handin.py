@@ -68,16 +68,23 @@ folder (its sources: report.qmd, chapters/, scripts/, tests/):
 """
 
 
+def _files(folder: Path) -> list[Path]:
+    """Every file under ``folder``, relative to it, sorted."""
+    return sorted(
+        p.relative_to(folder) for p in folder.rglob("*") if p.is_file()
+    )
+
+
 def _package_files(project: Path) -> list[Path]:
     """The package's source files, relative to the project (no caches)."""
     root = project / PACKAGE
     if not root.is_dir():
         raise FileNotFoundError(f"no package source in {root}")
-    return sorted(
-        p.relative_to(project)
-        for p in root.rglob("*")
-        if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
-    )
+    return [
+        PACKAGE / p
+        for p in _files(root)
+        if "__pycache__" not in p.parts and p.suffix != ".pyc"
+    ]
 
 
 def expected_files(project: Path) -> list[str]:
@@ -112,13 +119,12 @@ def _fill(folder: Path, output: Path, project: Path) -> None:
 def _zip(folder: Path, dest: Path) -> None:
     """Every file of ``folder`` at the zip's root, in a stable order."""
     with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as z:
-        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-            z.write(path, path.relative_to(folder).as_posix())
+        for rel in _files(folder):
+            z.write(folder / rel, rel.as_posix())
 
 
 def build(output: Path, project: Path) -> Path:
     """Write ``<output>/hand-in/`` and ``<output>/hand-in.zip``."""
-    output, project = Path(output), Path(project)
     folder = output / FOLDER
     atomic_dir(folder, lambda tmp: _fill(tmp, output, project))
     atomic_write(output / f"{FOLDER}.zip", lambda tmp: _zip(folder, tmp))
@@ -135,30 +141,25 @@ def _differences(where: str, have: list[str], want: list[str]) -> list[str]:
 def stale(output: Path) -> list[str]:
     """The deliverables whose copy in the hand-in differs from
     ``output``'s (a render since the hand-in was built)."""
-    folder = Path(output) / FOLDER
+    folder = output / FOLDER
     return [
         name
         for name in DELIVERABLES
         if (folder / name).is_file()
-        and (Path(output) / name).is_file()
-        and (folder / name).read_bytes() != (Path(output) / name).read_bytes()
+        and (output / name).is_file()
+        and (folder / name).read_bytes() != (output / name).read_bytes()
     ]
 
 
 def check_handin(output: Path, project: Path) -> list[str]:
     """What is wrong with the hand-in folder and zip (empty: nothing)."""
-    output, project = Path(output), Path(project)
     folder, archive = output / FOLDER, output / f"{FOLDER}.zip"
     want = expected_files(project)
     problems = []
     if not folder.is_dir():
         problems.append(f"{FOLDER}/ is missing")
     else:
-        have = [
-            p.relative_to(folder).as_posix()
-            for p in folder.rglob("*")
-            if p.is_file()
-        ]
+        have = [p.as_posix() for p in _files(folder)]
         problems += _differences(f"{FOLDER}/", have, want)
         problems += [
             f"{FOLDER}/{name} differs from {name}" for name in stale(output)
