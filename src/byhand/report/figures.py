@@ -56,8 +56,7 @@ def _label(row: pd.Series) -> str:
 def sample_grid(
     raw: CIFAR10, splits: CatCarSplits, n_per_class: int = 6
 ) -> Figure:
-    """The same training images at 32x32 (top row of a pair) and 16x16
-    (below)."""
+    """Training images at 32x32 (top row of a pair) and 16x16 (below)."""
     y = splits.train.tensors[1]
     n = 2 * len(splits.classes) * n_per_class
     fig, axes = _panels(n, n_per_class, (1.3, 1.3))
@@ -77,8 +76,7 @@ def sample_grid(
 
 
 def sgd_vs_manual(result: SearchResult) -> Figure:
-    """Training loss per epoch, torch.optim.SGD and manual, overlaid, of
-    the course's settings."""
+    """Training loss per epoch of the course's settings, SGD and manual."""
     runs = result.grid_runs().query("source == 'course'")
     fig, axes = _panels(len(runs), 3, (4.0, 3.0))
     for ax, (_, row) in zip(axes, runs.iterrows(), strict=False):
