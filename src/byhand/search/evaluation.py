@@ -47,7 +47,7 @@ def evaluate(model: nn.Module, loader: Iterable) -> dict[str, float]:
 def dead_relu_fraction(model: nn.Module, loader: Iterable) -> float:
     """Share of ReLU units that output 0 for every sample of ``loader``
     (dead: no gradient, never recovering); NaN without ReLUs."""
-    alive: dict[nn.Module, torch.Tensor] = {}  # per unit: fired once
+    alive: dict[nn.Module, torch.Tensor] = {}  # per ReLU: units that fired
 
     def hook(module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
         fired = (output > 0).flatten(1).any(dim=0)
@@ -84,9 +84,9 @@ def evaluate_test(
     logits, y = predict(model, test_loader)
     prob = torch.softmax(logits, dim=1)
     y_hat = prob.argmax(dim=1)
-    k = len(classes)  # cm[i, j]: truly class i, predicted as j
-    cm = torch.bincount(y * k + y_hat, minlength=k * k).view(k, k)
-    tp = cm.diag().double()
+    cm = torch.zeros(len(classes), len(classes), dtype=torch.int64)
+    cm.index_put_((y, y_hat), torch.ones_like(y), accumulate=True)
+    tp = cm.diag().double()  # cm[i, j]: truly class i, predicted as j
     precision = tp / cm.sum(dim=0)  # 0 / 0: NaN
     recall = tp / cm.sum(dim=1)
     n_right = int((y_hat == y).sum())
