@@ -93,14 +93,20 @@ def _one_bar(err: str, n_runs: int) -> None:
 
 def test_two_workers_give_the_same_results(tiny_splits, tmp_path, capsys):
     one = search.run_search(
-        tiny_splits, CONFIG, results_dir=tmp_path / "1", workers=1,
+        tiny_splits,
+        CONFIG,
+        results_dir=tmp_path / "1",
+        workers=1,
         progress=True,
-    )  # fmt: skip
+    )
     _one_bar(capsys.readouterr().err, len(one.runs) - 1)  # - majority
     two = search.run_search(
-        tiny_splits, CONFIG, results_dir=tmp_path / "2", workers=2,
+        tiny_splits,
+        CONFIG,
+        results_dir=tmp_path / "2",
+        workers=2,
         progress=True,
-    )  # fmt: skip
+    )
     _one_bar(capsys.readouterr().err, len(two.runs) - 1)
     assert two.meta["workers"] == 2
     same = [c for c in one.runs if not c.startswith("seconds")]

@@ -128,8 +128,8 @@ def _train(
     pairs = run(grid)
     n = max(config.n_top, config.n_flip, config.n_shift)
     top = top_configs(_table(grid, pairs), n)
-    more = [dataclasses.replace(j, check=True)
-            for j in grid if j.config in top and not j.check]  # fmt: skip
+    unchecked = [j for j in grid if j.config in top and not j.check]
+    more = [dataclasses.replace(j, check=True) for j in unchecked]
     more += _repeat_jobs(config, grid, top)
     pairs += run(more)
     # By run id: a checked grid run takes its unchecked one's place.
