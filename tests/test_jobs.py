@@ -82,13 +82,32 @@ def test_sgd_and_manual_stay_identical_under_the_flip_protocol(tiny_splits):
     assert plain.sgd.losses != p.sgd.losses  # it did train on other data
 
 
-def test_two_workers_give_the_same_results(tiny_splits, tmp_path):
+def _one_bar(err: str, n_runs: int) -> None:
+    """One progress bar on stderr, ended at every run of the search."""
+    bars = [line for line in err.split("\n") if line.strip()]
+    assert len(bars) == 1, bars  # a bar ends its line when it closes
+    last = bars[0].split("\r")[-1]  # it redraws itself after a "\r"
+    assert last.startswith("runs: 100%"), last
+    assert f"| {n_runs}/{n_runs} [" in last, last
+
+
+def test_two_workers_give_the_same_results(tiny_splits, tmp_path, capsys):
     one = search.run_search(
-        tiny_splits, CONFIG, results_dir=tmp_path / "1", workers=1
+        tiny_splits,
+        CONFIG,
+        results_dir=tmp_path / "1",
+        workers=1,
+        progress=True,
     )
+    _one_bar(capsys.readouterr().err, len(one.runs) - 1)  # - majority
     two = search.run_search(
-        tiny_splits, CONFIG, results_dir=tmp_path / "2", workers=2
+        tiny_splits,
+        CONFIG,
+        results_dir=tmp_path / "2",
+        workers=2,
+        progress=True,
     )
+    _one_bar(capsys.readouterr().err, len(two.runs) - 1)
     assert two.meta["workers"] == 2
     same = [c for c in one.runs if not c.startswith("seconds")]
     pd.testing.assert_frame_equal(one.runs[same], two.runs[same])

@@ -17,7 +17,7 @@ _HOME = {
     "cat_car_splits": "byhand.data",
     "MyMLP": "byhand.network",
     "MyNet": "byhand.network",
-    "run_search": "byhand.search",
+    "run_search": "byhand.search.run",
     "train": "byhand.training",
     "train_manual_update": "byhand.training",
 }

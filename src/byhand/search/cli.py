@@ -74,7 +74,7 @@ def _parser() -> argparse.ArgumentParser:
         "on the full data; always saved with the results)",
     )
     add("--force", action="store_true", help="retrain")
-    add("--no-progress", action="store_true", help="hide progress bars")
+    add("--no-progress", action="store_true", help="hide the progress bar")
     return parser
 
 

@@ -47,12 +47,11 @@ def evaluate(model: nn.Module, loader: Iterable) -> dict[str, float]:
 def dead_relu_fraction(model: nn.Module, loader: Iterable) -> float:
     """Share of ReLU units that output 0 for every sample of ``loader``
     (dead: no gradient, never recovering); NaN without ReLUs."""
-    alive: dict[int, torch.Tensor] = {}
+    alive: dict[nn.Module, torch.Tensor] = {}  # per ReLU: units that fired
 
     def hook(module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
         fired = (output > 0).flatten(1).any(dim=0)
-        key = id(module)
-        alive[key] = alive[key] | fired if key in alive else fired
+        alive[module] = alive.get(module, fired) | fired
 
     relus = [m for m in model.modules() if isinstance(m, nn.ReLU)]
     handles = [m.register_forward_hook(hook) for m in relus]
@@ -63,9 +62,7 @@ def dead_relu_fraction(model: nn.Module, loader: Iterable) -> float:
             h.remove()
     if not alive:
         return math.nan
-    n_units = sum(a.numel() for a in alive.values())
-    n_dead = sum(int((~a).sum()) for a in alive.values())
-    return n_dead / n_units
+    return (~torch.cat(list(alive.values()))).double().mean().item()
 
 
 def wilson_interval(k: int, n: int, z: float = 1.96) -> tuple[float, float]:

@@ -14,7 +14,7 @@ import re
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -161,36 +161,49 @@ def runner(
 ) -> Iterator[Run]:
     """``run(jobs)``: every job's result, in the order of ``jobs``; run
     here, or with ``workers`` > 1 (CPU only) in a pool of worker
-    processes that ends with the ``with`` block."""
-    bar = partial(tqdm, desc="runs", unit="run", disable=not progress)
-    if workers <= 1 or torch.device(device).type != "cpu":
-        yield lambda jobs: [run_job(j, setting, device) for j in bar(jobs)]
-        return
-    # "spawn": a fresh interpreter per worker, safe whatever threads
-    # this process (or a Jupyter kernel) has started.
-    pool = ProcessPoolExecutor(
-        workers, mp_context=multiprocessing.get_context("spawn"),
-        initializer=_init_worker, initargs=(setting, os.getpid()),
-    )  # fmt: skip
-    try:
-        yield partial(_run_in, pool, bar)
-    except BaseException:  # interrupted or failed: stop the workers
-        processes = list(getattr(pool, "_processes", {}).values())
-        pool.shutdown(wait=False, cancel_futures=True)
-        for process in processes:
-            process.terminate()
-        raise
-    pool.shutdown()
+    processes that ends with the ``with`` block.  One progress bar counts
+    the jobs of every call."""
+    with tqdm(total=0, desc="runs", unit="run", disable=not progress) as bar:
+        if workers <= 1 or torch.device(device).type != "cpu":
+            yield lambda jobs: [
+                run_job(job, setting, device)
+                for job in _counted(bar, jobs, len(jobs))
+            ]
+            return
+        # "spawn": a fresh interpreter per worker, safe whatever threads
+        # this process (or a Jupyter kernel) has started.
+        pool = ProcessPoolExecutor(
+            workers, mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_worker, initargs=(setting, os.getpid()),
+        )  # fmt: skip
+        try:
+            yield partial(_run_in, pool, bar)
+        except BaseException:  # interrupted or failed: stop the workers
+            processes = list(getattr(pool, "_processes", {}).values())
+            pool.shutdown(wait=False, cancel_futures=True)
+            for process in processes:
+                process.terminate()
+            raise
+        pool.shutdown()
+
+
+def _counted(bar: tqdm, items: Iterable, n: int) -> Iterator:
+    """``items``, a step of ``bar`` after each; ``bar`` grows by ``n``."""
+    bar.total += n
+    bar.refresh()
+    for item in items:
+        yield item
+        bar.update()
 
 
 def _run_in(
-    pool: ProcessPoolExecutor, bar: Callable, jobs: Sequence[Job]
+    pool: ProcessPoolExecutor, bar: tqdm, jobs: Sequence[Job]
 ) -> list[PairResult]:
     # Longest first, so the workers finish at about the same time.
     longest_first = sorted(jobs, key=lambda job: -job.cost)
     futures = {job: pool.submit(_work, job) for job in longest_first}
     try:
-        for future in bar(as_completed(futures.values()), total=len(jobs)):
+        for future in _counted(bar, as_completed(futures.values()), len(jobs)):
             future.result()  # a worker's error, at once
     except BrokenProcessPool as err:
         raise RuntimeError(

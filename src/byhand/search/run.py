@@ -128,14 +128,13 @@ def _train(
     pairs = run(grid)
     n = max(config.n_top, config.n_flip, config.n_shift)
     top = top_configs(_table(grid, pairs), n)
-    repeat = _repeat_jobs(config, grid, top)
-    again = [i for i, j in enumerate(grid) if j.config in top and not j.check]
-    for i in again:
-        grid[i] = dataclasses.replace(grid[i], check=True)
-    more = run([grid[i] for i in again] + repeat)
-    for k, i in enumerate(again):
-        pairs[i] = more[k]
-    return grid + repeat, pairs + more[len(again) :]
+    unchecked = [j for j in grid if j.config in top and not j.check]
+    more = [dataclasses.replace(j, check=True) for j in unchecked]
+    more += _repeat_jobs(config, grid, top)
+    pairs += run(more)
+    # By run id: a checked grid run takes its unchecked one's place.
+    jobs = {j.run: (j, p) for j, p in zip(grid + more, pairs, strict=True)}
+    return [j for j, _ in jobs.values()], [p for _, p in jobs.values()]
 
 
 def _grid_jobs(config: SearchConfig) -> list[Job]:
