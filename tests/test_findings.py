@@ -172,6 +172,14 @@ def test_speed_verdicts_follow_the_ratio():
     assert timed([1.0, 1.0]).verdict == "faster"
 
 
+def test_speed_is_the_median_so_one_slow_run_does_not_decide():
+    # One SGD run slowed tenfold (a busy machine) moves a mean, not the
+    # median: both trainers still run at one speed.
+    runs = grid_runs(seconds_sgd=[3.0, 3.0, 30.0], seconds_manual=[3.0] * 3)
+    found = findings.speed(result(runs=runs))
+    assert (found.sgd, found.ratio, found.verdict) == (1.0, 1.0, "as fast")
+
+
 def test_speed_compares_like_with_like():
     runs = grid_runs(
         seconds_manual=[2.0, 100.0, 100.0],
