@@ -229,6 +229,14 @@ def test_seed_noise_measures_spread_gap_and_flips():
     assert three.best == ("z", "shift")
 
 
+def test_seed_noise_is_the_median_spread_not_the_best_configurations():
+    # Two steady configurations and a noisy best: the typical spread is 0.
+    noise = findings.seed_noise(
+        result(runs=seeds([0.90, 0.90, 0.80, 0.80, 0.93, 0.95]))
+    )
+    assert noise.best == ("x", "flip") and noise.median_sd == 0.0
+
+
 def test_seed_noise_a_lead_within_the_noise_is_not_clear():
     noise = findings.seed_noise(
         result(runs=seeds([0.90, 0.90, 0.80, 0.80, 0.90, 0.90]))
