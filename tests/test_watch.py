@@ -116,6 +116,18 @@ def test_running_accuracy_is_the_share_right_during_the_epoch():
     assert hist.accuracies == pytest.approx([want, want], rel=1e-15)
 
 
+def test_an_infinite_loss_stops_training_at_its_batch():
+    # Not only NaN: an infinite loss stops the run before its step (an
+    # epoch of one infinite batch would not exceed 100 times itself).
+    X, y = torch.ones(2, 1), torch.tensor([[math.inf], [0.0]])
+    loader = DataLoader(TensorDataset(X, y), batch_size=1)
+    with pytest.warns(DivergenceWarning, match="batch 1: the loss is inf"):
+        hist = train_manual_update(
+            3, 0.1, nn.Linear(1, 1), nn.MSELoss(), loader, progress=False
+        )
+    assert hist.diverged and hist.losses == []
+
+
 def test_running_accuracy_counts_samples_and_restarts_each_epoch():
     # Batches of 3 and 1: 3 of 4 right is 0.75, not the mean of the
     # batches' shares (1 and 0).  The model is flipped after epoch 1, so
