@@ -22,3 +22,13 @@ def test_each_activation_derivative_matches_autograd(name):
 def test_unknown_activation_names_the_choices():
     with pytest.raises(ValueError, match="relu"):
         get_activation("softplus")
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_each_derivative_at_zero_is_autograds(name):
+    # ReLU's kink: autograd takes 0 there, so must the hand-written df
+    # (a ReLU net whose pre-activation is exactly 0 otherwise disagrees).
+    act = get_activation(name)
+    z = torch.zeros(3, dtype=torch.float64, requires_grad=True)
+    (grad,) = torch.autograd.grad(act.f(z).sum(), z)
+    assert torch.equal(act.df(z.detach()), grad)

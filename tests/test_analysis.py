@@ -43,6 +43,8 @@ def test_constant_images_are_found(tiny_splits):
     s.images["train"][0] = 0
     s.images["train"][1] = 255
     s.images["train"][2] = 77
+    s.images["train"][3] = 0  # one white pixel: neither black nor white
+    s.images["train"][3, 0, 0, 0] = 255
     found = extreme_and_duplicate_images(s)
     assert found.loc["train", "all black"] == 1
     assert found.loc["train", "all white"] == 1

@@ -5,6 +5,7 @@ code cells, markdown cells) and nbclient executes it in a python3 kernel,
 on a tiny synthetic CIFAR-10 and the tiny search profile.
 """
 
+import os
 import re
 from pathlib import Path
 
@@ -243,6 +244,21 @@ def test_captions_read_as_quarto_wrote_them():
         "**Table 1.** The grid, from the course's seed: lr, momentum",
         "**Figure 1.** The loss (training split).",
     ]
+
+
+def test_post_render_takes_this_renders_newest_executed_notebook(tmp_path):
+    from byhand.render.notebooks import newest_executed
+
+    chapters = tmp_path / "chapters"
+    chapters.mkdir()
+    copies = [chapters / f"backpropagation.quarto_ipynb{s}"
+              for s in ("_1", "", "_2")]  # fmt: skip
+    for path, mtime in zip(copies, (100, 200, 300), strict=True):
+        path.write_text("{}")
+        os.utime(path, (mtime, mtime))
+    assert newest_executed(chapters, "backpropagation", 150) == copies[2]
+    with pytest.raises(SystemExit, match="no executed notebook"):
+        newest_executed(chapters, "backpropagation", 400)
 
 
 def test_pre_render_clears_executed_and_embedded_notebooks(tmp_path):

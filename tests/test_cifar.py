@@ -2,6 +2,7 @@
 
 import os
 import pickle
+import shutil
 import warnings
 from pathlib import Path
 
@@ -129,6 +130,21 @@ def test_root_at_the_batches_folder_itself_says_use_the_parent(cifar_root):
     with pytest.raises(cifar.DataError, match="point CIFAR10_ROOT") as err:
         cifar.load_cifar10(cifar_root / cifar.FOLDER, download=False)
     assert str(cifar_root) in str(err.value)
+
+
+def test_a_renamed_batches_folder_is_known_by_its_files(
+    cifar_root, tmp_path, monkeypatch
+):
+    # Pointed at a copy of the batches folder under another name: say so,
+    # and download nothing into it.
+    copy = tmp_path / "my-cifar"
+    shutil.copytree(cifar_root / cifar.FOLDER, copy)
+    monkeypatch.setattr(
+        cifar, "_download", lambda root: pytest.fail("downloaded")
+    )
+    with pytest.raises(cifar.DataError, match="folder itself") as err:
+        cifar.locate(copy)
+    assert str(tmp_path) in str(err.value)
 
 
 @pytest.mark.parametrize("which", ["root", "batches folder"])

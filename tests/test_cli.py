@@ -134,6 +134,31 @@ def test_a_folder_as_log_is_refused_before_training(
     assert "--log" in err and "is a folder" in err
 
 
+def test_the_results_folder_as_log_is_refused_before_training(
+    tiny, tmp_path, monkeypatch, capsys
+):
+    root, _ = tiny
+    monkeypatch.setattr(experiments, "run_search", never)
+    results = tmp_path / "r"  # what `run` passes as --results
+    assert run(root, tmp_path, "--log", str(results)) == 2
+    err = capsys.readouterr().err
+    assert "--log" in err and "is the results folder" in err
+    assert not results.is_file()
+
+
+def test_a_log_in_the_cifar10_folder_is_refused_before_training(
+    tiny, tmp_path, monkeypatch, capsys
+):
+    root, _ = tiny
+    monkeypatch.setattr(experiments, "run_search", never)
+    data = root / cifar.FOLDER
+    before = sorted(p.name for p in data.iterdir())
+    assert run(root, tmp_path, "--log", str(data / "gd.txt")) == 2
+    err = capsys.readouterr().err
+    assert "--log" in err and "lies in the CIFAR-10 folder" in err
+    assert sorted(p.name for p in data.iterdir()) == before
+
+
 def test_a_symlinked_log_is_written_through(tiny, tmp_path):
     root, _ = tiny
     target, link = tmp_path / "target.txt", tmp_path / "link.txt"

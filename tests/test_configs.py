@@ -31,3 +31,18 @@ def test_tiny_profile_shrinks_every_stage():
     assert tiny.n_epochs < ex.SearchConfig().n_epochs
     assert len(tiny.seeds) == 2 and tiny.seeds[0] == 265
     assert tiny.flip and tiny.n_top == 2
+
+
+def test_a_setting_in_two_lists_is_trained_once_as_the_first_source():
+    # The course's settings come first: one the grid repeats stays the
+    # course's (its log block), not a second grid run.
+    config = ex.SearchConfig(
+        grid_lr=(0.01,), grid_momentum=(0.9,), grid_weight_decay=(0.0,),
+        probes=((0.01, 0.9, 0.0), (1.0, 0.9, 0.0)),
+    )  # fmt: skip
+    settings = config.settings()
+    assert settings.count(("course", 0.01, 0.9, 0.0)) == 1
+    assert [s for s in settings if s[1:] == (0.01, 0.9, 0.0)] == [
+        ("course", 0.01, 0.9, 0.0)
+    ]
+    assert settings[-1] == ("probe", 1.0, 0.9, 0.0)

@@ -62,6 +62,18 @@ def test_stratified(cifar_root):
         assert counts[0] == counts[1]
 
 
+def test_splits_keep_the_official_order(cifar_root):
+    # Sorted positions: the unshuffled training loader sees cats and cars
+    # mixed as CIFAR-10 stores them, not every car before every cat.
+    s = splits_quietly(cifar_root, val_fraction=0.2)
+    for split in ("train", "val"):
+        pos = s.index[split]
+        assert torch.equal(pos, pos.sort().values), split
+    parts = data.stratified_split(torch.tensor([0, 1] * 10), 0.2, seed=0)
+    for idx in parts:
+        assert torch.equal(idx, idx.sort().values)
+
+
 def test_seed_gives_the_same_split(cifar_root):
     a = splits_quietly(cifar_root, val_fraction=0.2, seed=7)
     b = splits_quietly(cifar_root, val_fraction=0.2, seed=7)

@@ -8,6 +8,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from byhand.search.evaluation import (
+    dead_relu_fraction,
     evaluate,
     evaluate_test,
     wilson_interval,
@@ -126,3 +127,25 @@ def test_running_training_accuracy_matches_a_separate_evaluation():
     # The running loss is the mean of batch means (batches of 5, 5, 5,
     # 5, 4), the evaluation's the mean over samples: close, not equal.
     assert h.losses[0] == pytest.approx(again["loss"], rel=0.05)
+
+
+def test_a_relu_that_outputs_zero_for_every_sample_is_dead():
+    # Unit 0 fires for x > 0, unit 1 never: one of two is dead.  ReLU's
+    # output is never negative, so firing means > 0, not >= 0.
+    model = nn.Sequential(nn.Linear(1, 2), nn.ReLU())
+    with torch.no_grad():
+        model[0].weight.copy_(torch.tensor([[1.0], [-1.0]]))
+        model[0].bias.zero_()
+    data = DataLoader(TensorDataset(torch.tensor([[1.0], [2.0]]),
+                                    torch.zeros(2).long()))  # fmt: skip
+    assert dead_relu_fraction(model, data) == 0.5
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_evaluation_leaves_the_models_mode_as_it_was(training):
+    model = nn.Sequential(nn.Linear(1, 2), nn.Dropout(0.5))
+    model.train(training)
+    data = loader([0, 1, 1], [0, 1, 0])
+    evaluate(model, data)
+    dead_relu_fraction(model, data)
+    assert model.training is training

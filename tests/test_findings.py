@@ -172,6 +172,14 @@ def test_speed_verdicts_follow_the_ratio():
     assert timed([1.0, 1.0]).verdict == "faster"
 
 
+def test_speed_is_the_median_so_one_slow_run_does_not_decide():
+    # One SGD run slowed tenfold (a busy machine) moves a mean, not the
+    # median: both trainers still run at one speed.
+    runs = grid_runs(seconds_sgd=[3.0, 3.0, 30.0], seconds_manual=[3.0] * 3)
+    found = findings.speed(result(runs=runs))
+    assert (found.sgd, found.ratio, found.verdict) == (1.0, 1.0, "as fast")
+
+
 def test_speed_compares_like_with_like():
     runs = grid_runs(
         seconds_manual=[2.0, 100.0, 100.0],
@@ -219,6 +227,14 @@ def test_seed_noise_measures_spread_gap_and_flips():
         {"plain": 0.91, "flip": 0.94, "shift": 0.97}
     )
     assert three.best == ("z", "shift")
+
+
+def test_seed_noise_is_the_median_spread_not_the_best_configurations():
+    # Two steady configurations and a noisy best: the typical spread is 0.
+    noise = findings.seed_noise(
+        result(runs=seeds([0.90, 0.90, 0.80, 0.80, 0.93, 0.95]))
+    )
+    assert noise.best == ("x", "flip") and noise.median_sd == 0.0
 
 
 def test_seed_noise_a_lead_within_the_noise_is_not_clear():

@@ -31,6 +31,16 @@ def test_relative_error():
     assert relative_error(a, 2 * a) == pytest.approx(0.5)
 
 
+def test_relative_error_is_symmetric_and_fails_a_gradient_against_zero():
+    # A hand gradient where the true one is zero (a dead unit) is 100 %
+    # wrong whichever side is the reference; scaled by the reference
+    # alone it would read 0 and pass.
+    g = torch.tensor([0.3, -0.4])
+    assert relative_error(g, torch.zeros(2)) == 1.0
+    assert relative_error(torch.zeros(2), g) == 1.0
+    assert relative_error(g, 3 * g) == relative_error(3 * g, g)
+
+
 def test_toy_protocol_passes_every_step():
     torch.manual_seed(42)
     model = MyNet([2, 3, 2])
@@ -41,6 +51,19 @@ def test_toy_protocol_passes_every_step():
     assert len(table) == 12 * 4 * 2
     verdict = summarize(table, TOL)
     assert verdict["passed"].all(), verdict
+
+
+def test_toy_protocol_checks_finite_differences_from_the_first_step():
+    # Every fd_every-th step, the first (the initial parameters) included:
+    # with fd_every beyond the last step that first one is still checked.
+    torch.manual_seed(42)
+    X, Y = toy_data()
+    for fd_every, want in ((3, [0, 3]), (100, [0])):
+        table = training_gradient_check(
+            MyNet([2, 3, 2]), X, Y, n_epochs=1, fd_every=fd_every
+        )
+        fd = table[table["method"] == "finite_differences"]
+        assert sorted(fd["step"].unique()) == want
 
 
 def test_toy_protocol_trains_the_model():
@@ -92,6 +115,18 @@ def test_summarize_flags_failures():
     verdict = summarize(table, TOL)
     failed = verdict[~verdict["passed"]]
     assert set(failed["layer"]) == {1} and set(failed["param"]) == {"bias"}
+
+
+def test_summarize_keeps_the_worst_step_not_the_average():
+    # One bad step among good ones fails the layer (a mean would hide it).
+    import pandas as pd
+
+    errors = [0.0, 1e-12, 0.0, 3e-10]
+    rows = {"layer": 1, "param": "weight", "method": "autograd"}
+    table = pd.DataFrame({**rows, "rel_error": errors})
+    verdict = summarize(table, TOL)
+    assert verdict["max_rel_error"].tolist() == [3e-10]
+    assert not verdict["passed"].any()
 
 
 def test_per_sample_check_covers_every_sample():

@@ -120,6 +120,21 @@ def test_a_failed_build_leaves_the_last_hand_in(project):
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
 
 
+def test_check_finds_a_zip_left_from_an_earlier_build(project):
+    # The folder was rebuilt after a new render, the zip's write failed:
+    # the zip still holds the older report.
+    out = project / "_output"
+    handin.build(out, project)
+    old_zip = (out / "hand-in.zip").read_bytes()
+    (out / "report.pdf").write_bytes(b"%PDF-1.5 the new report")
+    handin.build(out, project)
+    assert handin.check_handin(out, project) == []
+    (out / "hand-in.zip").write_bytes(old_zip)
+    assert handin.check_handin(out, project) == [
+        "hand-in.zip: report.pdf differs from report.pdf"
+    ]
+
+
 def test_check_lists_every_problem(project):
     out = project / "_output"
     assert handin.check_handin(out, project) == [
@@ -136,6 +151,7 @@ def test_check_lists_every_problem(project):
         "hand-in/ holds an unexpected results.csv",
         "hand-in/ lacks README.txt",
         "hand-in/report.pdf differs from report.pdf",
+        "hand-in.zip: report.pdf differs from report.pdf",
         "hand-in.zip holds an unexpected src/byhand/__pycache__/x.pyc",
     ]
 

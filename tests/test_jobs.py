@@ -122,10 +122,15 @@ def test_sgd_only_jobs_say_so(tiny_splits):
 
 
 def test_a_job_restores_threads_and_dtype(tiny_splits):
+    # A job trains in the setting's dtype (a worker starts in float32),
+    # then leaves this process's default as it found it.
     threads = torch.get_num_threads()
-    run_job(_job("plain"), _setting(tiny_splits))
+    s = tiny_splits
+    setting = Setting(s.train, s.val, CONFIG, dtype=torch.float32)
+    p = run_job(_job("plain"), setting)
     assert torch.get_num_threads() == threads
     assert torch.get_default_dtype() == torch.float64
+    assert {v.dtype for v in p.state_dict.values()} == {torch.float32}
 
 
 def test_the_runner_keeps_the_order_of_the_jobs(tiny_splits):

@@ -12,6 +12,7 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from byhand import MyMLP
+from byhand.search.evaluation import dead_relu_fraction
 from byhand.search.pair import (
     RUN_COLUMNS,
     bitwise_diff,
@@ -109,6 +110,19 @@ def test_validation_is_recorded_per_epoch(loaders):
     assert p.row()["val_acc"] == p.final["val_acc"]
     assert p.row()["train_acc"] == p.final["train_acc"]
     assert 0 <= p.final["dead_relu"] <= 1
+
+
+def test_dead_relus_are_counted_on_the_validation_split(loaders):
+    # One constant validation image: every unit it leaves at 0 is dead
+    # there, far more than on the varied training images.
+    val = TensorDataset(torch.zeros(4, 3, 4, 4), torch.zeros(4).long())
+    loaders = {**loaders, "val": DataLoader(val, batch_size=2)}
+    p = pair(loaders)
+    model = make()
+    model.load_state_dict(p.state_dict)
+    on_val = dead_relu_fraction(model, loaders["val"])
+    assert on_val != dead_relu_fraction(model, loaders["train"])
+    assert p.final["dead_relu"] == on_val
 
 
 def test_a_diverging_pair_is_marked(loaders):

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import warnings
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
@@ -277,3 +278,26 @@ def test_valid_results_in_a_read_only_folder_still_load(
     shutil.rmtree(folder)  # nothing to load: training would be futile
     out = _in_read_only(root, cifar_root, root)
     assert out.startswith("refused:") and "BYHAND_RESULTS" in out
+
+
+def test_the_key_changes_with_all_that_changes_the_results(tmp_path):
+    # Same key, same folder: the data's checksum, the split's seed, the
+    # configuration and the dtype each give other results.
+    def key(config=CONFIG, dtype=torch.float64, **split):
+        splits = SimpleNamespace(**{"checksum": "abc", "seed": 42, **split})
+        old = torch.get_default_dtype()
+        torch.set_default_dtype(dtype)
+        try:
+            return results.search_folder(tmp_path, config, splits).name
+        finally:
+            torch.set_default_dtype(old)
+
+    base = key()
+    assert key() == base
+    others = [
+        key(seed=43),
+        key(checksum="abd"),
+        key(dataclasses.replace(CONFIG, n_epochs=CONFIG.n_epochs + 1)),
+        key(dtype=torch.float32),
+    ]
+    assert base not in others and len(set(others)) == len(others)

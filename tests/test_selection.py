@@ -70,3 +70,13 @@ def test_top_configs_are_the_grids_best_by_accuracy_then_loss():
     runs.loc[5, "model"] = "linear"
     assert selection.top_configs(runs, 3) == ["c", "b", "e"]
     assert selection.top_configs(runs, 9) == ["c", "b", "e", "a"]
+
+
+def test_select_breaks_ties_by_the_mean_loss_over_seeds():
+    # Equal mean accuracy: "b" has the lower mean loss (0.3 against 0.4),
+    # although "a" has the lowest single loss (0.2).
+    runs = runs_table(
+        [("a", "plain", 265, 0.90, 0.2), ("a", "plain", 1, 0.90, 0.6),
+         ("b", "plain", 265, 0.90, 0.3), ("b", "plain", 1, 0.90, 0.3)]
+    )  # fmt: skip
+    assert selection.select(runs) == "b-plain-265"

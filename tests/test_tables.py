@@ -96,6 +96,11 @@ def test_side_by_side_shows_equal_and_unequal_floats():
     table = tables.side_by_side(h, other, a, b)
     assert list(table["same float"]) == ["yes", "NO"]
     assert table["parameters equal"].iloc[-1] == "NO"
+    # A run that stopped early (diverged): every epoch of the longer one.
+    short = type(h)(losses=h.losses[:1], diverged=True)
+    table = tables.side_by_side(h, short, a, a)
+    assert list(table["loss manual"]) == [repr(h.losses[0]), "nan"]
+    assert list(table["same float"]) == ["yes", "NO"]
 
 
 def header_rows(table) -> int:

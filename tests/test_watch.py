@@ -116,6 +116,40 @@ def test_running_accuracy_is_the_share_right_during_the_epoch():
     assert hist.accuracies == pytest.approx([want, want], rel=1e-15)
 
 
+def test_an_infinite_loss_stops_training_at_its_batch():
+    # Not only NaN: an infinite loss stops the run before its step (an
+    # epoch of one infinite batch would not exceed 100 times itself).
+    X, y = torch.ones(2, 1), torch.tensor([[math.inf], [0.0]])
+    loader = DataLoader(TensorDataset(X, y), batch_size=1)
+    with pytest.warns(DivergenceWarning, match="batch 1: the loss is inf"):
+        hist = train_manual_update(
+            3, 0.1, nn.Linear(1, 1), nn.MSELoss(), loader, progress=False
+        )
+    assert hist.diverged and hist.losses == []
+
+
+def test_running_accuracy_counts_samples_and_restarts_each_epoch():
+    # Batches of 3 and 1: 3 of 4 right is 0.75, not the mean of the
+    # batches' shares (1 and 0).  The model is flipped after epoch 1, so
+    # epoch 2 counts its own 1 of 4, not 4 of the 8 seen since the start.
+    X = torch.tensor([[1.0], [2.0], [3.0], [-1.0]])
+    loader = DataLoader(TensorDataset(X, torch.ones(4).long()), batch_size=3)
+    model = nn.Linear(1, 2)  # class 1 where x > 0
+    with torch.no_grad():
+        model.weight.copy_(torch.tensor([[-1.0], [1.0]]))
+        model.bias.zero_()
+
+    def flip(epoch, model, loss):
+        with torch.no_grad():
+            model.weight.neg_()
+
+    hist = train_manual_update(
+        2, 0.0, model, nn.CrossEntropyLoss(), loader, progress=False,
+        on_epoch=flip,
+    )  # fmt: skip
+    assert hist.accuracies == [0.75, 0.25]
+
+
 def test_no_accuracy_for_a_regression():
     torch.manual_seed(0)
     hist = train_manual_update(

@@ -151,6 +151,18 @@ def stale(output: Path) -> list[str]:
     ]
 
 
+def _stale_in_zip(z: zipfile.ZipFile, output: Path) -> list[str]:
+    """The deliverables whose copy in the zip differs from ``output``'s
+    (a zip left from an earlier build, when writing the new one failed)."""
+    return [
+        name
+        for name in DELIVERABLES
+        if name in z.namelist()
+        and (output / name).is_file()
+        and z.read(name) != (output / name).read_bytes()
+    ]
+
+
 def check_handin(output: Path, project: Path) -> list[str]:
     """What is wrong with the hand-in folder and zip (empty: nothing)."""
     folder, archive = output / FOLDER, output / f"{FOLDER}.zip"
@@ -170,8 +182,10 @@ def check_handin(output: Path, project: Path) -> list[str]:
         with zipfile.ZipFile(archive) as z:
             names = [n for n in z.namelist() if not n.endswith("/")]
             bad = z.testzip()
+            old = [] if bad is not None else _stale_in_zip(z, output)
     except zipfile.BadZipFile as err:
         return [*problems, f"{FOLDER}.zip is not a zip file ({err})"]
     if bad is not None:
         problems.append(f"{FOLDER}.zip: {bad} is corrupt")
+    problems += [f"{FOLDER}.zip: {name} differs from {name}" for name in old]
     return problems + _differences(f"{FOLDER}.zip", names, want)
