@@ -2,8 +2,9 @@
 
 `MyNet` stores an activation ``f[l]`` and its derivative ``df[l]`` per layer;
 the hand-written backward pass needs ``df`` for equations (5) and (6).
-Each derivative is written as autograd's backward computes it (tanh:
-1 - tanh(z)^2, equal to the course's 1 / cosh(z)^2), so the two round alike.
+Each derivative has the form autograd's backward uses (tanh:
+1 - tanh(z)^2, equal to the course's 1 / cosh(z)^2); sigmoid's and ReLU's
+round alike, tanh's can differ in the last bits (autograd fuses it).
 """
 
 from __future__ import annotations
