@@ -23,7 +23,7 @@ if ! has_latex; then
   echo "No LaTeX found: installing TinyTeX for the PDF (quarto install)."
   quarto install tinytex --no-prompt
 fi
-# The experiment first, with progress bars in the terminal: it trains once
+# The experiment first, with a progress bar in the terminal: it trains once
 # (about 3 minutes on 2 CPU cores), saves its results under results/ and
 # writes gradient_descent_output.txt; the render then reads the results.
 .venv/bin/python -m byhand.search
