@@ -138,29 +138,27 @@ def _differences(where: str, have: list[str], want: list[str]) -> list[str]:
     return problems + [f"{where} lacks {name}" for name in missing]
 
 
+def _differing(output: Path, copies: dict[str, bytes]) -> list[str]:
+    """The deliverables whose copy (by name) differs from ``output``'s."""
+    return [
+        name
+        for name, data in copies.items()
+        if (output / name).is_file() and data != (output / name).read_bytes()
+    ]
+
+
 def stale(output: Path) -> list[str]:
     """The deliverables whose copy in the hand-in differs from
     ``output``'s (a render since the hand-in was built)."""
     folder = output / FOLDER
-    return [
-        name
-        for name in DELIVERABLES
-        if (folder / name).is_file()
-        and (output / name).is_file()
-        and (folder / name).read_bytes() != (output / name).read_bytes()
-    ]
-
-
-def _stale_in_zip(z: zipfile.ZipFile, output: Path) -> list[str]:
-    """The deliverables whose copy in the zip differs from ``output``'s
-    (a zip left from an earlier build, when writing the new one failed)."""
-    return [
-        name
-        for name in DELIVERABLES
-        if name in z.namelist()
-        and (output / name).is_file()
-        and z.read(name) != (output / name).read_bytes()
-    ]
+    return _differing(
+        output,
+        {
+            n: (folder / n).read_bytes()
+            for n in DELIVERABLES
+            if (folder / n).is_file()
+        },
+    )
 
 
 def check_handin(output: Path, project: Path) -> list[str]:
@@ -182,7 +180,10 @@ def check_handin(output: Path, project: Path) -> list[str]:
         with zipfile.ZipFile(archive) as z:
             names = [n for n in z.namelist() if not n.endswith("/")]
             bad = z.testzip()
-            old = [] if bad is not None else _stale_in_zip(z, output)
+            old = []
+            if bad is None:  # a corrupt member cannot be read
+                copies = {n: z.read(n) for n in DELIVERABLES if n in names}
+                old = _differing(output, copies)
     except zipfile.BadZipFile as err:
         return [*problems, f"{FOLDER}.zip is not a zip file ({err})"]
     if bad is not None:
