@@ -92,22 +92,20 @@ def _one_bar(err: str, n_runs: int) -> None:
 
 
 def test_two_workers_give_the_same_results(tiny_splits, tmp_path, capsys):
-    one = search.run_search(
-        tiny_splits,
-        CONFIG,
-        results_dir=tmp_path / "1",
-        workers=1,
-        progress=True,
-    )
-    _one_bar(capsys.readouterr().err, len(one.runs) - 1)  # - majority
-    two = search.run_search(
-        tiny_splits,
-        CONFIG,
-        results_dir=tmp_path / "2",
-        workers=2,
-        progress=True,
-    )
-    _one_bar(capsys.readouterr().err, len(two.runs) - 1)
+    found = []
+    for workers in (1, 2):
+        found.append(
+            search.run_search(
+                tiny_splits,
+                CONFIG,
+                results_dir=tmp_path / str(workers),
+                workers=workers,
+                progress=True,
+            )
+        )
+        # one bar, ended at every run (the majority baseline is no run)
+        _one_bar(capsys.readouterr().err, len(found[-1].runs) - 1)
+    one, two = found
     assert two.meta["workers"] == 2
     same = [c for c in one.runs if not c.startswith("seconds")]
     pd.testing.assert_frame_equal(one.runs[same], two.runs[same])

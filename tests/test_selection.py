@@ -24,22 +24,37 @@ def runs_table(rows):
     )  # fmt: skip
 
 
-def test_select_uses_the_mean_over_seeds():
-    # "a" wins from the course's seed (0.90) but "b" has the better mean.
-    runs = runs_table(
-        [("a", "plain", 265, 0.90, 0.3), ("a", "plain", 1, 0.80, 0.3),
-         ("b", "plain", 265, 0.88, 0.3), ("b", "plain", 1, 0.87, 0.3),
-         ("c", "plain", 265, 0.95, 0.3)]  # one seed only: no candidate
-    )  # fmt: skip
-    assert selection.select(runs) == "b-plain-265"
-
-
-def test_select_compares_protocols_and_ranks_accuracy_before_loss():
-    runs = runs_table(
-        [("a", "plain", 265, 0.90, 0.5), ("a", "plain", 1, 0.90, 0.5),
-         ("a", "flip", 265, 0.92, 0.9), ("a", "flip", 1, 0.92, 0.9)]
-    )  # fmt: skip
-    assert selection.select(runs) == "a-flip-265"
+@pytest.mark.parametrize(
+    ("rows", "selected"),
+    [
+        pytest.param(
+            # "a" wins from the course's seed (0.90), "b" has the better
+            # mean; "c" has one seed only: no candidate.
+            [("a", "plain", 265, 0.90, 0.3), ("a", "plain", 1, 0.80, 0.3),
+             ("b", "plain", 265, 0.88, 0.3), ("b", "plain", 1, 0.87, 0.3),
+             ("c", "plain", 265, 0.95, 0.3)],
+            "b-plain-265",
+            id="mean-over-seeds",
+        ),
+        pytest.param(
+            # Protocols compete; accuracy ranks before loss.
+            [("a", "plain", 265, 0.90, 0.5), ("a", "plain", 1, 0.90, 0.5),
+             ("a", "flip", 265, 0.92, 0.9), ("a", "flip", 1, 0.92, 0.9)],
+            "a-flip-265",
+            id="protocols-accuracy-before-loss",
+        ),
+        pytest.param(
+            # Equal mean accuracy: "b" has the lower mean loss (0.3
+            # against 0.4), although "a" has the lowest single loss (0.2).
+            [("a", "plain", 265, 0.90, 0.2), ("a", "plain", 1, 0.90, 0.6),
+             ("b", "plain", 265, 0.90, 0.3), ("b", "plain", 1, 0.90, 0.3)],
+            "b-plain-265",
+            id="ties-by-mean-loss",
+        ),
+    ],
+)  # fmt: skip
+def test_select_ranks_mean_accuracy_over_seeds(rows, selected):
+    assert selection.select(runs_table(rows)) == selected
 
 
 def test_select_breaks_ties_by_loss_and_skips_diverged_and_baselines():
@@ -70,13 +85,3 @@ def test_top_configs_are_the_grids_best_by_accuracy_then_loss():
     runs.loc[5, "model"] = "linear"
     assert selection.top_configs(runs, 3) == ["c", "b", "e"]
     assert selection.top_configs(runs, 9) == ["c", "b", "e", "a"]
-
-
-def test_select_breaks_ties_by_the_mean_loss_over_seeds():
-    # Equal mean accuracy: "b" has the lower mean loss (0.3 against 0.4),
-    # although "a" has the lowest single loss (0.2).
-    runs = runs_table(
-        [("a", "plain", 265, 0.90, 0.2), ("a", "plain", 1, 0.90, 0.6),
-         ("b", "plain", 265, 0.90, 0.3), ("b", "plain", 1, 0.90, 0.3)]
-    )  # fmt: skip
-    assert selection.select(runs) == "b-plain-265"
