@@ -126,7 +126,8 @@ def stratified_split(
     labels: torch.Tensor, val_fraction: float, seed: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Sorted indices (train, val), each class split in the same
-    proportion, drawn with ``seed`` (`_check_splits` refuses an empty one)."""
+    proportion, drawn with ``seed`` (`_check_classes` then refuses a
+    split left without a class, an empty one included)."""
     if not 0 < val_fraction < 1:
         raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction}")
     g = torch.Generator().manual_seed(seed)
